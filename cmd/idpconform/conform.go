@@ -1,0 +1,237 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/idpconform/idpconform/fixtures"
+	"github.com/idpconform/idpconform/internal/contract"
+	"github.com/idpconform/idpconform/internal/redact"
+	"github.com/idpconform/idpconform/internal/results"
+	"github.com/idpconform/idpconform/internal/target"
+	"github.com/idpconform/idpconform/reports"
+	"github.com/idpconform/idpconform/suites"
+)
+
+type conformFlags struct {
+	target      string
+	mockProfile string
+	labelFilter string
+	focus       []string
+	skip        []string
+	verbosity   string
+	verbose     bool
+	reportDir   string
+	timeout     time.Duration
+	noColor     bool
+	dryRun      bool
+	contracts   string
+}
+
+func newConformCmd() *cobra.Command {
+	var fl conformFlags
+	cmd := &cobra.Command{
+		Use:   "conform",
+		Short: "Run the conformance suites against an IdP (default: the bundled mock)",
+		Long: `conform runs the conformance specs against the IdP described by a target file.
+
+With no --target, it starts the bundled mock IdP in-process on a loopback port
+and runs against it (the target file fixtures/targets/mock.yaml, embedded in the
+binary): no configuration and no server are needed.
+
+Specs are selected with Ginkgo label filters. Scenario labels: discovery,
+client-credentials, authcode, refresh, introspection, revocation, expiry,
+security; vendor labels: akoya, akkess, nextidentity. A spec whose capability
+the target does not declare is skipped with the reason.
+
+Reports (results.json, junit.xml) are written to --report-dir, and a summary
+per label is printed. Secrets from the target file and every token seen are
+redacted from all output.`,
+		Example: `  # Against the bundled mock, no configuration:
+  idpconform conform
+
+  # The mock imitating another vendor:
+  idpconform conform --mock-profile nextidentity
+
+  # A real IdP, client-credentials specs only:
+  export IDP_CLIENT_SECRET=...
+  idpconform conform --target my-idp.yaml --label-filter client-credentials
+
+  # List the specs that would run:
+  idpconform conform --dry-run -v`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runConform(cmd, fl)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&fl.target, "target", "t", "", "target file (YAML); default: the bundled mock")
+	f.StringVar(&fl.mockProfile, "mock-profile", "", "run against the bundled mock with this profile: "+strings.Join(target.MockProfiles, ", "))
+	f.StringVarP(&fl.labelFilter, "label-filter", "l", "", `Ginkgo label filter, e.g. "client-credentials && !expiry"`)
+	f.StringArrayVar(&fl.focus, "focus", nil, "run only specs whose text matches this regular expression (repeatable)")
+	f.StringArrayVar(&fl.skip, "skip", nil, "skip specs whose text matches this regular expression (repeatable)")
+	f.StringVar(&fl.verbosity, "verbosity", "normal", "terminal output: succinct, normal, verbose, very-verbose")
+	f.BoolVarP(&fl.verbose, "verbose", "v", false, "same as --verbosity verbose")
+	f.StringVar(&fl.reportDir, "report-dir", "idpconform-report", "directory for results.json and junit.xml")
+	f.DurationVar(&fl.timeout, "timeout", time.Hour, "bound on the whole run")
+	f.BoolVar(&fl.noColor, "no-color", false, "no ANSI colour (also when NO_COLOR is set or output is not a terminal)")
+	f.BoolVar(&fl.dryRun, "dry-run", false, "list the selected specs without running them")
+	f.StringVar(&fl.contracts, "contracts", "", "directory of extra claim contracts (*.yaml), besides the bundled ones")
+	return cmd
+}
+
+func runConform(cmd *cobra.Command, fl conformFlags) error {
+	if fl.verbose {
+		fl.verbosity = "verbose"
+	}
+	switch fl.verbosity {
+	case "succinct", "normal", "verbose", "very-verbose":
+	default:
+		return usageError("--verbosity %q: expected succinct, normal, verbose or very-verbose", fl.verbosity)
+	}
+	if fl.timeout <= 0 {
+		return usageError("--timeout must be positive, got %s", fl.timeout)
+	}
+	if err := suites.ValidateSelection(fl.labelFilter, fl.focus, fl.skip); err != nil {
+		return usageError("%w", err)
+	}
+	tg, err := loadTarget(fl.target, fl.mockProfile)
+	if err != nil {
+		return err
+	}
+	cs, err := loadContracts(fl.contracts)
+	if err != nil {
+		return configError(err)
+	}
+	if err := checkContracts(tg, cs); err != nil {
+		return configError(err)
+	}
+
+	reg := redact.New()
+	reg.Add(tg.Secrets()...)
+	out := cmd.OutOrStdout()
+	run, err := suites.Run(nil, suites.Options{
+		Target:      tg,
+		Secrets:     reg,
+		Contracts:   cs,
+		LabelFilter: fl.labelFilter,
+		Focus:       fl.focus,
+		Skip:        fl.skip,
+		Verbosity:   fl.verbosity,
+		Timeout:     fl.timeout,
+		NoColor:     fl.noColor || noColor(out),
+		Out:         out,
+		DryRun:      fl.dryRun,
+		Tool:        results.Tool{Name: "idpconform", Version: toolVersion()},
+	})
+	if err != nil {
+		return configError(err)
+	}
+	safeOut := reg.Writer(out)
+	if run.DryRun {
+		// Nothing ran: no report files, only the list.
+		return reports.WriteSummary(safeOut, run.Redacted(reg))
+	}
+	paths, werr := reports.Write(fl.reportDir, run, reg)
+	if err := reports.WriteSummary(safeOut, run.Redacted(reg)); err != nil {
+		return failed(fmt.Errorf("write summary: %w", err))
+	}
+	if werr != nil {
+		return failed(werr)
+	}
+	fmt.Fprintf(safeOut, "\nreports: %s\n", strings.Join(paths, ", "))
+	if !run.Passed() {
+		return &exitError{code: exitFailed}
+	}
+	return nil
+}
+
+// loadTarget reads the target file, or the embedded mock target when none
+// is given, and applies --mock-profile.
+func loadTarget(path, mockProfile string) (*target.Target, error) {
+	var tg *target.Target
+	var err error
+	if path == "" {
+		src, rerr := fixtures.FS.ReadFile(fixtures.MockTargetPath)
+		if rerr != nil {
+			return nil, fmt.Errorf("embedded mock target: %w", rerr)
+		}
+		tg, err = target.Parse("fixtures/"+fixtures.MockTargetPath+" (embedded)", src, os.LookupEnv)
+	} else {
+		tg, err = target.Load(path)
+	}
+	if err != nil {
+		var ce *target.ConfigError
+		if errors.As(err, &ce) {
+			return nil, configError(err)
+		}
+		return nil, configError(err)
+	}
+	if mockProfile != "" {
+		if tg.Mock == nil {
+			return nil, usageError("--mock-profile needs a mock target, but %s names the real issuer %s", tg.File, tg.Issuer)
+		}
+		if !contains(target.MockProfiles, mockProfile) {
+			return nil, usageError("--mock-profile %q: expected one of %s", mockProfile, strings.Join(target.MockProfiles, ", "))
+		}
+		tg.Mock.Profile = mockProfile
+	}
+	return tg, nil
+}
+
+// loadContracts reads the bundled contracts and, if dir is set, the user's.
+func loadContracts(dir string) (contract.Set, error) {
+	cs, err := contract.LoadFS(fixtures.FS, fixtures.ContractsDir)
+	if err != nil {
+		return nil, fmt.Errorf("bundled contracts: %w", err)
+	}
+	if dir == "" {
+		return cs, nil
+	}
+	extra, err := contract.LoadFS(os.DirFS(dir), ".")
+	if err != nil {
+		return nil, fmt.Errorf("contracts in %s: %w", dir, err)
+	}
+	for k, v := range extra {
+		cs[k] = v
+	}
+	return cs, nil
+}
+
+// checkContracts refuses a target naming a contract that does not exist,
+// before any request is made.
+func checkContracts(tg *target.Target, cs contract.Set) error {
+	for field, name := range map[string]string{"contracts.access_token": tg.Contracts.AccessToken, "contracts.id_token": tg.Contracts.IDToken} {
+		if name == "" {
+			continue
+		}
+		if _, err := cs.Get(name); err != nil {
+			return fmt.Errorf("%s: %s: %w", tg.File, field, err)
+		}
+	}
+	return nil
+}
+
+func noColor(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" {
+		return true
+	}
+	f, ok := w.(*os.File)
+	return !ok || !term.IsTerminal(int(f.Fd()))
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,194 @@
+package target
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/idpconform/idpconform/internal/yamlfile"
+)
+
+// MockProfiles are the vendor profiles the bundled mock can imitate.
+var MockProfiles = []string{"generic", "akoya", "akoya-legacy", "akkess", "nextidentity"}
+
+// Load reads, resolves and validates the target file at path. Environment
+// references (${NAME}, ${NAME:-default}) are resolved with os.LookupEnv.
+// Every problem is reported before any request is made, as a *ConfigError
+// naming the file, line, column and field.
+func Load(path string) (*Target, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read target %s: %w", path, err)
+	}
+	return Parse(path, src, os.LookupEnv)
+}
+
+// LookupFunc resolves an environment variable.
+type LookupFunc func(name string) (string, bool)
+
+// Parse is Load on bytes already read; name is used in error messages.
+func Parse(name string, src []byte, lookup LookupFunc) (*Target, error) {
+	f, err := yamlfile.Parse(name, src)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Err(resolveEnv(f.Body(), lookup)); err != nil {
+		return nil, err
+	}
+	t := &Target{}
+	if err := f.Decode(t); err != nil {
+		return nil, err
+	}
+	t.File = name
+	applyDefaults(t, name)
+	if err := f.Err(validate(t)); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// ConfigError is the error type of Load and Parse.
+type ConfigError = yamlfile.Error
+
+func applyDefaults(t *Target, file string) {
+	if t.Name == "" {
+		base := filepath.Base(file)
+		t.Name = strings.TrimSuffix(base, filepath.Ext(base))
+	}
+	if t.ClockSkew == 0 {
+		t.ClockSkew = Duration(DefaultClockSkew)
+	}
+	if t.RequestTimeout == 0 {
+		t.RequestTimeout = Duration(DefaultRequestTimeout)
+	}
+	if t.MaxResponseBytes == 0 {
+		t.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if len(t.SigningAlgs) == 0 {
+		t.SigningAlgs = slices.Clone(DefaultSigningAlgs)
+	}
+	for i := range t.Clients {
+		if t.Clients[i].AuthMethod == "" {
+			t.Clients[i].AuthMethod = ClientSecretBasic
+		}
+	}
+}
+
+// validate checks what the YAML decoder cannot: required fields, enums,
+// URLs and bounds. Each problem carries the YAML path of the field.
+func validate(t *Target) []yamlfile.Problem {
+	var ps []yamlfile.Problem
+	add := func(path, format string, args ...any) {
+		ps = append(ps, yamlfile.Errorf(path, format, args...))
+	}
+
+	switch {
+	case t.Mock != nil && t.Issuer != "":
+		add("$.issuer", "issuer and mock are exclusive: a target is either a real IdP or the bundled mock")
+	case t.Mock == nil && t.Issuer == "" && t.Endpoints.Token == "":
+		add("$", "no IdP: set issuer (discovery), endpoints.token, or mock")
+	}
+	if t.Mock != nil && !slices.Contains(MockProfiles, t.Mock.Profile) {
+		add("$.mock.profile", "unknown mock profile %q; expected one of %s", t.Mock.Profile, strings.Join(MockProfiles, ", "))
+	}
+	if t.Issuer != "" {
+		if msg := checkURL(t.Issuer); msg != "" {
+			add("$.issuer", "%s", msg)
+		}
+	}
+	for field, v := range map[string]string{
+		"authorization": t.Endpoints.Authorization, "token": t.Endpoints.Token, "jwks": t.Endpoints.JWKS,
+		"introspection": t.Endpoints.Introspection, "revocation": t.Endpoints.Revocation, "userinfo": t.Endpoints.Userinfo,
+	} {
+		if v == "" {
+			continue
+		}
+		if msg := checkURL(v); msg != "" {
+			add("$.endpoints."+field, "%s", msg)
+		}
+	}
+
+	if len(t.Clients) == 0 {
+		add("$", "no clients: declare at least one under clients")
+	}
+	seen := map[string]bool{}
+	for i, c := range t.Clients {
+		p := fmt.Sprintf("$.clients[%d]", i)
+		if c.Name == "" {
+			add(p, "client has no name")
+		} else if seen[c.Name] {
+			add(p+".name", "duplicate client name %q", c.Name)
+		}
+		seen[c.Name] = true
+		if c.ID == "" {
+			add(p, "client %q has no id (the client_id)", c.Name)
+		}
+		if !slices.Contains(authMethods, c.AuthMethod) {
+			add(p+".auth_method", "unknown auth_method %q; expected one of %s", c.AuthMethod, joinAny(authMethods))
+		}
+		if c.Secret.IsZero() {
+			add(p, "client %q has no secret (use secret: ${ENV_VAR})", c.Name)
+		}
+		if len(c.Grants) == 0 {
+			add(p, "client %q has no grants; expected some of %s", c.Name, joinAny(grants))
+		}
+		for j, g := range c.Grants {
+			if !slices.Contains(grants, g) {
+				add(fmt.Sprintf("%s.grants[%d]", p, j), "unknown grant %q; expected one of %s", g, joinAny(grants))
+			}
+		}
+		if c.AccessTokenFormat != "" && !slices.Contains(tokenFormats, c.AccessTokenFormat) {
+			add(p+".access_token_format", "unknown access_token_format %q; expected one of %s", c.AccessTokenFormat, joinAny(tokenFormats))
+		}
+		if c.HasGrant(GrantAuthorizationCode) && c.RedirectURI == "" {
+			add(p, "client %q uses authorization_code but has no redirect_uri", c.Name)
+		}
+		for field, d := range map[string]Duration{"access_token_ttl": c.AccessTokenTTL, "id_token_ttl": c.IDTokenTTL, "refresh_token_ttl": c.RefreshTokenTTL} {
+			if d < 0 {
+				add(p+"."+field, "%s must not be negative, got %s", field, d.D())
+			}
+		}
+	}
+	for i, c := range t.Capabilities {
+		if !slices.Contains(Capabilities, c) {
+			add(fmt.Sprintf("$.capabilities[%d]", i), "unknown capability %q; expected one of %s", c, joinAny(Capabilities))
+		}
+	}
+	for i, a := range t.SigningAlgs {
+		switch {
+		case strings.EqualFold(a, "none"):
+			add(fmt.Sprintf("$.signing_algs[%d]", i), `"none" cannot be allowed: unsigned tokens prove nothing`)
+		case !slices.Contains(DefaultSigningAlgs, a):
+			add(fmt.Sprintf("$.signing_algs[%d]", i), "unsupported signing alg %q; expected some of %s", a, strings.Join(DefaultSigningAlgs, ", "))
+		}
+	}
+	if t.ClockSkew < 0 {
+		add("$.clock_skew", "clock_skew must not be negative")
+	}
+	if t.RequestTimeout < 0 {
+		add("$.request_timeout", "request_timeout must not be negative")
+	}
+	if t.MaxResponseBytes < 0 {
+		add("$.max_response_bytes", "max_response_bytes must not be negative")
+	}
+	return ps
+}
+
+func checkURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Sprintf("%q is not an absolute http(s) URL", v)
+	}
+	return ""
+}
+
+func joinAny[T ~string](vs []T) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ", ")
+}

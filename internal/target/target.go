@@ -1,0 +1,236 @@
+// Package target holds the configuration of one IdP under test: where it is
+// (an issuer to discover, explicit endpoints, or the bundled mock), the
+// clients the suites act as, what the IdP claims to support, and the
+// contracts its tokens must meet.
+package target
+
+import (
+	"slices"
+	"time"
+
+	"github.com/goccy/go-yaml/ast"
+
+	"github.com/idpconform/idpconform/internal/redact"
+	"github.com/idpconform/idpconform/internal/yamlfile"
+)
+
+// Target is a loaded, validated target configuration.
+type Target struct {
+	// Name labels reports; defaults to the file name without extension.
+	Name string `yaml:"name"`
+	// Issuer is the OpenID Provider issuer URL; endpoints come from its
+	// discovery document unless Endpoints overrides them.
+	Issuer string `yaml:"issuer"`
+	// Mock, when set, starts the bundled mock IdP in-process on a loopback
+	// port and uses its issuer instead of Issuer.
+	Mock *Mock `yaml:"mock"`
+	// Endpoints overrides or replaces discovery.
+	Endpoints Endpoints `yaml:"endpoints"`
+	// Clients the suites act as, in the order given.
+	Clients []Client `yaml:"clients"`
+	// Capabilities the IdP claims; specs for anything else are skipped.
+	Capabilities []Capability `yaml:"capabilities"`
+	// Contracts names the claim contracts to apply, by token kind.
+	Contracts Contracts `yaml:"contracts"`
+	// SigningAlgs is the allow-list of JWS algorithms tokens may use.
+	SigningAlgs []string `yaml:"signing_algs"`
+	// ClockSkew is the leeway allowed on exp, iat and nbf.
+	ClockSkew Duration `yaml:"clock_skew"`
+	// RequestTimeout bounds every HTTP exchange with the IdP.
+	RequestTimeout Duration `yaml:"request_timeout"`
+	// MaxResponseBytes bounds every response body read from the IdP.
+	MaxResponseBytes int64 `yaml:"max_response_bytes"`
+
+	// File is the path the target was loaded from ("" when built in code).
+	File string `yaml:"-"`
+}
+
+// Mock selects the bundled mock IdP.
+type Mock struct {
+	// Profile is the vendor the mock imitates.
+	Profile string `yaml:"profile"`
+}
+
+// Endpoints are explicit endpoint URLs. Any that are set win over discovery.
+type Endpoints struct {
+	Authorization string `yaml:"authorization"`
+	Token         string `yaml:"token"`
+	JWKS          string `yaml:"jwks"`
+	Introspection string `yaml:"introspection"`
+	Revocation    string `yaml:"revocation"`
+	Userinfo      string `yaml:"userinfo"`
+}
+
+// IsZero reports whether no endpoint is set.
+func (e Endpoints) IsZero() bool { return e == Endpoints{} }
+
+// Client is one OAuth client registered at the IdP.
+type Client struct {
+	// Name identifies the client inside this config and in reports.
+	Name string `yaml:"name"`
+	// ID is the client_id.
+	ID string `yaml:"id"`
+	// Secret is the client secret, normally "${ENV_VAR}".
+	Secret Secret `yaml:"secret"`
+	// AuthMethod is the token endpoint authentication method.
+	AuthMethod AuthMethod `yaml:"auth_method"`
+	// Grants the client is registered for.
+	Grants []Grant `yaml:"grants"`
+	// Scopes to request; the IdP may grant fewer.
+	Scopes []string `yaml:"scopes"`
+	// RedirectURI for the authorization code grant.
+	RedirectURI string `yaml:"redirect_uri"`
+	// AccessTokenFormat is what the client receives: jwt or opaque.
+	AccessTokenFormat TokenFormat `yaml:"access_token_format"`
+	// AccessTokenTTL is the declared access token lifetime.
+	AccessTokenTTL Duration `yaml:"access_token_ttl"`
+	// IDTokenTTL is the declared ID token lifetime.
+	IDTokenTTL Duration `yaml:"id_token_ttl"`
+	// RefreshTokenTTL is the declared refresh token lifetime.
+	RefreshTokenTTL Duration `yaml:"refresh_token_ttl"`
+}
+
+// HasGrant reports whether the client is registered for g.
+func (c Client) HasGrant(g Grant) bool { return slices.Contains(c.Grants, g) }
+
+// Contracts names a contract per token kind.
+type Contracts struct {
+	AccessToken string `yaml:"access_token"`
+	IDToken     string `yaml:"id_token"`
+}
+
+// AuthMethod is a token endpoint client authentication method (RFC 7591 §2).
+type AuthMethod string
+
+const (
+	ClientSecretBasic AuthMethod = "client_secret_basic"
+	ClientSecretPost  AuthMethod = "client_secret_post"
+)
+
+var authMethods = []AuthMethod{ClientSecretBasic, ClientSecretPost}
+
+// Grant is an OAuth 2.0 grant type a client is registered for.
+type Grant string
+
+const (
+	GrantClientCredentials Grant = "client_credentials"
+	GrantAuthorizationCode Grant = "authorization_code"
+	GrantRefreshToken      Grant = "refresh_token"
+)
+
+var grants = []Grant{GrantClientCredentials, GrantAuthorizationCode, GrantRefreshToken}
+
+// TokenFormat is the format of an access token.
+type TokenFormat string
+
+const (
+	FormatJWT    TokenFormat = "jwt"
+	FormatOpaque TokenFormat = "opaque"
+)
+
+var tokenFormats = []TokenFormat{FormatJWT, FormatOpaque}
+
+// Capability is something an IdP may or may not support. Specs that need a
+// capability the target does not declare are skipped with the reason.
+type Capability string
+
+const (
+	CapDiscovery         Capability = "discovery"
+	CapClientCredentials Capability = "client_credentials"
+	CapAuthorizationCode Capability = "authorization_code"
+	CapRefreshToken      Capability = "refresh_token"
+	CapIntrospection     Capability = "introspection"
+	CapRevocation        Capability = "revocation"
+	CapUserinfo          Capability = "userinfo"
+	CapJWTAccessToken    Capability = "jwt_access_token"
+)
+
+// Capabilities lists every capability a target may declare.
+var Capabilities = []Capability{
+	CapDiscovery, CapClientCredentials, CapAuthorizationCode, CapRefreshToken,
+	CapIntrospection, CapRevocation, CapUserinfo, CapJWTAccessToken,
+}
+
+// Has reports whether the target declares c.
+func (t *Target) Has(c Capability) bool { return slices.Contains(t.Capabilities, c) }
+
+// Client returns the named client.
+func (t *Target) Client(name string) (Client, bool) {
+	for _, c := range t.Clients {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Client{}, false
+}
+
+// ClientFor returns the first client registered for g, in config order.
+func (t *Target) ClientFor(g Grant) (Client, bool) {
+	for _, c := range t.Clients {
+		if c.HasGrant(g) {
+			return c, true
+		}
+	}
+	return Client{}, false
+}
+
+// Secrets returns every secret value of the configuration, for the redactor.
+func (t *Target) Secrets() []string {
+	var out []string
+	for _, c := range t.Clients {
+		if !c.Secret.IsZero() {
+			out = append(out, c.Secret.Reveal())
+		}
+	}
+	return out
+}
+
+// Duration is a time.Duration written as "90s" or "1h" in YAML.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalYAML reads the node's resolved value and reports a bad duration
+// at the node's position.
+func (d *Duration) UnmarshalYAML(n ast.Node) error {
+	s, err := yamlfile.ScalarString(n)
+	if err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return yamlfile.NodeErrorf(n, "%q is not a duration (examples: 90s, 5m, 1h)", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Secret is a secret value read from the target file, normally resolved
+// from ${ENV}. It prints as [REDACTED].
+type Secret struct{ redact.Secret }
+
+// UnmarshalYAML reads the node's resolved value: decoding through text would
+// re-read the file's original ${VAR} instead.
+func (s *Secret) UnmarshalYAML(n ast.Node) error {
+	v, err := yamlfile.ScalarString(n)
+	if err != nil {
+		return err
+	}
+	s.Secret = redact.NewSecret(v)
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Default values applied by Load when a field is omitted.
+const (
+	DefaultClockSkew        = 5 * time.Second
+	DefaultRequestTimeout   = 10 * time.Second
+	DefaultMaxResponseBytes = 1 << 20
+)
+
+// DefaultSigningAlgs is the allow-list used when a target names none: the
+// asymmetric algorithms IdPs use in practice. "none" and HMAC algorithms are
+// never allowed by default, since a client cannot verify them with a JWKS.
+var DefaultSigningAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}

@@ -1,0 +1,194 @@
+package target
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idpconform/idpconform/internal/yamlfile"
+)
+
+func env(m map[string]string) LookupFunc {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+const good = `name: demo
+issuer: https://idp.example.com
+capabilities: [discovery, client_credentials]
+clients:
+  - name: cc
+    id: my-client
+    secret: ${CC_SECRET}
+    grants: [client_credentials]
+    access_token_ttl: 30m
+`
+
+func TestParseGood(t *testing.T) {
+	tg, err := Parse("demo.yaml", []byte(good), env(map[string]string{"CC_SECRET": "s3cret-value"}))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	c, ok := tg.ClientFor(GrantClientCredentials)
+	if !ok {
+		t.Fatal("no client_credentials client")
+	}
+	if got := c.Secret.Reveal(); got != "s3cret-value" {
+		t.Errorf("secret: got %q", got)
+	}
+	if c.AuthMethod != ClientSecretBasic {
+		t.Errorf("default auth method: got %q", c.AuthMethod)
+	}
+	if c.AccessTokenTTL.D() != 30*time.Minute {
+		t.Errorf("ttl: got %s", c.AccessTokenTTL.D())
+	}
+	if tg.ClockSkew.D() != DefaultClockSkew || tg.RequestTimeout.D() != DefaultRequestTimeout {
+		t.Errorf("defaults not applied: %+v", tg)
+	}
+	if !tg.Has(CapDiscovery) || tg.Has(CapIntrospection) {
+		t.Errorf("capabilities: %v", tg.Capabilities)
+	}
+	if got := tg.Secrets(); len(got) != 1 || got[0] != "s3cret-value" {
+		t.Errorf("Secrets: %v", got)
+	}
+}
+
+func TestBundledMockTarget(t *testing.T) {
+	tg, err := Load("../../fixtures/targets/mock.yaml")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if tg.Mock == nil || tg.Mock.Profile != "generic" {
+		t.Errorf("mock: %+v", tg.Mock)
+	}
+}
+
+// Each bad config must be refused with the file, the line and the field.
+func TestParseBad(t *testing.T) {
+	cases := []struct {
+		name, src string
+		env       map[string]string
+		want      []string // substrings of the error
+	}{
+		{"typo in field", strings.Replace(good, "grants:", "grant:", 1), map[string]string{"CC_SECRET": "x"},
+			[]string{"demo.yaml:8:5:", `unknown field "grant"`, `did you mean "grants"`}},
+		{"unset variable", good, nil,
+			[]string{"demo.yaml:7:13:", "CC_SECRET is not set"}},
+		{"bad auth method", strings.Replace(good, "    grants:", "    auth_method: client_secret_jwt\n    grants:", 1), map[string]string{"CC_SECRET": "x"},
+			[]string{"demo.yaml:8:18:", "clients[0].auth_method", `unknown auth_method "client_secret_jwt"`}},
+		{"bad duration", strings.Replace(good, "30m", "half an hour", 1), map[string]string{"CC_SECRET": "x"},
+			[]string{"demo.yaml:9:", "not a duration"}},
+		{"bad capability", strings.Replace(good, "client_credentials]", "client_credential]", 1), map[string]string{"CC_SECRET": "x"},
+			[]string{"demo.yaml:3:27:", "capabilities[1]", `unknown capability "client_credential"`}},
+		{"none alg", good + "signing_algs: [none]\n", map[string]string{"CC_SECRET": "x"},
+			[]string{"demo.yaml:10:16:", "signing_algs[0]", `"none" cannot be allowed`}},
+		{"mock and issuer", good + "mock: {profile: generic}\n", map[string]string{"CC_SECRET": "x"},
+			[]string{"demo.yaml:2:9:", "issuer and mock are exclusive"}},
+		{"unknown profile", strings.Replace(good, "issuer: https://idp.example.com", "mock:\n  profile: okta", 1), map[string]string{"CC_SECRET": "x"},
+			[]string{"demo.yaml:3:12:", `unknown mock profile "okta"`}},
+		{"duplicate key", good + "name: again\n", map[string]string{"CC_SECRET": "x"},
+			[]string{"demo.yaml:10:1:", "already defined"}},
+		{"syntax", "issuer: [\n", nil, []string{"demo.yaml:1:"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("demo.yaml", []byte(c.src), env(c.env))
+			if err == nil {
+				t.Fatal("Parse accepted a bad config")
+			}
+			var ce *yamlfile.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %T is not a *yamlfile.Error: %v", err, err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%s", w, err)
+				}
+			}
+		})
+	}
+}
+
+// A literal secret in the file must not be echoed by an error about its line.
+func TestErrorMasksLiteralSecret(t *testing.T) {
+	src := strings.Replace(good, "${CC_SECRET}", "hunter2-literal", 1)
+	src = strings.Replace(src, "    secret: hunter2-literal\n", "    secret: hunter2-literal\n    auth_method: nope\n", 1)
+	_, err := Parse("demo.yaml", []byte(src), env(nil))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	if strings.Contains(err.Error(), "hunter2-literal") {
+		t.Errorf("error leaks the secret:\n%s", err)
+	}
+	// The masking rule itself: a secret line is masked, an ordinary one kept.
+	if got := yamlfileMask("    secret: abc"); strings.Contains(got, "abc") {
+		t.Errorf("mask kept value: %q", got)
+	}
+	if got := yamlfileMask("    id: abc"); !strings.Contains(got, "abc") {
+		t.Errorf("mask hid a non-secret: %q", got)
+	}
+}
+
+func yamlfileMask(line string) string {
+	e := &yamlfile.Error{File: "f", Src: []byte(line), Problems: []yamlfile.Problem{{Line: 1, Col: 1, Msg: "m"}}}
+	return e.Error()
+}
+
+func TestExpand(t *testing.T) {
+	lookup := env(map[string]string{"A": "alpha", "EMPTY": ""})
+	cases := map[string]string{
+		"${A}":            "alpha",
+		"x-${A}-y":        "x-alpha-y",
+		"pa$$word":        "pa$word",
+		"pa$word":         "pa$word",
+		"${B:-fallback}":  "fallback",
+		"${EMPTY:-def}":   "def",
+		"${EMPTY}":        "",
+		"trailing $":      "trailing $",
+		"${A}${A}":        "alphaalpha",
+		"$${A}":           "${A}",
+		"no dollars here": "no dollars here",
+	}
+	for in, want := range cases {
+		got, err := Expand(in, lookup)
+		if err != nil || got != want {
+			t.Errorf("Expand(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"${B}", "${", "${A", "${1X}", "${}"} {
+		if _, err := Expand(bad, lookup); err == nil {
+			t.Errorf("Expand(%q) accepted", bad)
+		}
+	}
+}
+
+func TestExpandErrorNeverHoldsValue(t *testing.T) {
+	_, err := Expand("${SECRET_LOOKING_VALUE", env(nil))
+	if err == nil || strings.Contains(err.Error(), "SECRET_LOOKING_VALUE") {
+		t.Errorf("error echoes input: %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(good))
+	if b, err := os.ReadFile("../../fixtures/targets/mock.yaml"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte("issuer: [\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		_, _ = Parse("fuzz.yaml", src, env(map[string]string{"CC_SECRET": "x"}))
+	})
+}
+
+func FuzzExpand(f *testing.F) {
+	for _, s := range []string{"${A}", "$$", "${A:-b}", "${", "a$b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out, err := Expand(s, env(map[string]string{"A": "v"}))
+		if err == nil && !strings.Contains(s, "$") && out != s {
+			t.Errorf("Expand changed %q without a $: %q", s, out)
+		}
+	})
+}
