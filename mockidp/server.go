@@ -55,7 +55,7 @@ func NewUnstartedServer(addr string, o Options) (*Server, error) {
 	}
 	idp, err := New(o)
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return nil, err
 	}
 	return &Server{IdP: idp, URL: idp.Issuer(), Listener: ln, srv: &http.Server{Handler: idp, ReadHeaderTimeout: 10 * time.Second}}, nil

@@ -36,16 +36,6 @@ func (s *store) put(token string, rec *issued) {
 	s.mu.Unlock()
 }
 
-func (s *store) get(token string) (issued, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, ok := s.tokens[token]
-	if !ok {
-		return issued{}, false
-	}
-	return *rec, true
-}
-
 // newJTI returns a token identifier never returned before by this store.
 func (s *store) newJTI() string {
 	for {

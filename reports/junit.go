@@ -66,6 +66,7 @@ type junitSkipped struct {
 func WriteJUnit(w io.Writer, run *results.Run) error {
 	doc := junitSuites{Name: "idpconform " + run.Target.Name, Time: secs(run.EndedAt.Sub(run.StartedAt).Seconds())}
 	bySuite := map[string]*junitSuite{}
+	suiteSecs := map[string]float64{}
 	var order []string
 	for _, sp := range run.Specs {
 		name := sp.Scenario
@@ -112,7 +113,7 @@ func WriteJUnit(w io.Writer, run *results.Run) error {
 		}
 		tc.SystemOut = out.String()
 		su.Cases = append(su.Cases, tc)
-		su.Time = addSecs(su.Time, sp.Duration.Seconds())
+		suiteSecs[name] += sp.Duration.Seconds()
 	}
 	if run.SuiteFailure != "" {
 		doc.Errors++
@@ -125,6 +126,7 @@ func WriteJUnit(w io.Writer, run *results.Run) error {
 		order = append(order, "suite")
 	}
 	for _, n := range order {
+		bySuite[n].Time = secs(suiteSecs[n])
 		doc.Suites = append(doc.Suites, *bySuite[n])
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
@@ -140,12 +142,6 @@ func WriteJUnit(w io.Writer, run *results.Run) error {
 }
 
 func secs(f float64) string { return fmt.Sprintf("%.3f", f) }
-
-func addSecs(cur string, f float64) string {
-	var c float64
-	fmt.Sscanf(cur, "%g", &c)
-	return secs(c + f)
-}
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")

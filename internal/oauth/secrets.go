@@ -1,9 +1,6 @@
 package oauth
 
-import (
-	"encoding/json"
-	"net/url"
-)
+import "encoding/json"
 
 // secretFields are the response members that carry credentials.
 var secretFields = []string{"access_token", "refresh_token", "id_token", "code", "device_code", "issued_token", "client_secret", "registration_access_token"}
@@ -21,29 +18,6 @@ func (c *Client) learnSecrets(body []byte) {
 	for _, k := range secretFields {
 		if s, ok := m[k].(string); ok && s != "" {
 			c.secrets.Add(s)
-		}
-	}
-}
-
-// learnRedirect registers the credentials in a redirect URL's query and
-// fragment (codes and implicit-flow tokens).
-func (c *Client) learnRedirect(loc string) {
-	if c.secrets == nil || loc == "" {
-		return
-	}
-	u, err := url.Parse(loc)
-	if err != nil {
-		return
-	}
-	for _, q := range []string{u.RawQuery, u.Fragment} {
-		vals, err := url.ParseQuery(q)
-		if err != nil {
-			continue
-		}
-		for _, k := range secretFields {
-			if v := vals.Get(k); v != "" {
-				c.secrets.Add(v)
-			}
 		}
 	}
 }

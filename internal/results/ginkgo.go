@@ -64,10 +64,10 @@ func fromSpec(sr types.SpecReport) Spec {
 			s.Evidence = []byte(v)
 		}
 	}
-	switch {
-	case sr.State == types.SpecStatePassed:
+	switch sr.State {
+	case types.SpecStatePassed:
 		s.State = Passed
-	case sr.State == types.SpecStateSkipped || sr.State == types.SpecStatePending:
+	case types.SpecStateSkipped, types.SpecStatePending:
 		s.State = Skipped
 		s.SkipReason = sr.Failure.Message
 		if s.SkipReason == "" {

@@ -36,7 +36,7 @@ func ParseJWKS(body []byte) (*ParsedJWKS, error) {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("%w: JWKS is not a JSON object with a keys array: %v", ErrJWKS, err)
+		return nil, fmt.Errorf("%w: JWKS is not a JSON object with a keys array: %w", ErrJWKS, err)
 	}
 	if doc.Keys == nil {
 		return nil, fmt.Errorf("%w: JWKS has no keys member", ErrJWKS)

@@ -78,13 +78,13 @@ func (v *Verifier) Verify(ctx context.Context, raw string, want Expected) (*Toke
 	if strings.Count(raw, ".") != 2 {
 		return nil, fmt.Errorf("%w: expected a compact JWS of three dot-separated parts, got %d parts", ErrMalformed, strings.Count(raw, ".")+1)
 	}
-	jws, err := jose.ParseSigned(raw, v.Algorithms)
+	jws, err := jose.ParseSignedCompact(raw, v.Algorithms)
 	if err != nil {
 		var ua *jose.ErrUnexpectedSignatureAlgorithm
 		if errors.As(err, &ua) {
 			return nil, fmt.Errorf("%w: alg %q, allowed %s", ErrAlgorithm, ua.Got, algList(v.Algorithms))
 		}
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if len(jws.Signatures) != 1 {
 		return nil, fmt.Errorf("%w: expected one signature, got %d", ErrMalformed, len(jws.Signatures))
@@ -127,7 +127,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string, want Expected) (*Toke
 		lastErr = err
 	}
 	if payload == nil {
-		return nil, fmt.Errorf("%w: kid %q alg %s: %v", ErrSignature, hdr.Kid, hdr.Alg, lastErr)
+		return nil, fmt.Errorf("%w: kid %q alg %s: %w", ErrSignature, hdr.Kid, hdr.Alg, lastErr)
 	}
 
 	claims, err := decodeClaims(payload)
@@ -157,7 +157,7 @@ func decodeClaims(payload []byte) (map[string]any, error) {
 	dec.UseNumber()
 	var claims map[string]any
 	if err := dec.Decode(&claims); err != nil {
-		return nil, fmt.Errorf("%w: payload is not a JSON object: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: payload is not a JSON object: %w", ErrMalformed, err)
 	}
 	if claims == nil {
 		return nil, fmt.Errorf("%w: payload is JSON null, expected an object", ErrMalformed)
