@@ -113,6 +113,12 @@ func (c *Client) Do(ctx context.Context, name string, req *http.Request) (*Respo
 
 	resp, err := c.http.Do(req)
 	if err != nil {
+		// *url.Error repeats the full URL, query and all (codes, tokens);
+		// keep only its cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		ex.Err = err.Error()
 		ex.Elapsed = time.Since(ex.Start)
 		return nil, fmt.Errorf("%s %s: %w", req.Method, redactURL(req.URL), err)
