@@ -100,7 +100,7 @@ func TestParseErrors(t *testing.T) {
 		strings.Replace(akoyaLike, "type: boolean", "type: bool", 1):            `c.yaml:10:`,
 		strings.Replace(akoyaLike, "presence: forbidden", "presence: never", 1): `claims.debug.presence: unknown presence "never"`,
 		strings.Replace(akoyaLike, "kind: id_token", "kind: idtoken", 1):        `c.yaml:2:7: kind: unknown kind "idtoken"`,
-		strings.Replace(akoyaLike, "min_length: 8", "min_lengt: 8", 1):         `did you mean "min_length"`,
+		strings.Replace(akoyaLike, "min_length: 8", "min_lengt: 8", 1):          `did you mean "min_length"`,
 	}
 	for src, want := range cases {
 		_, err := Parse("c.yaml", []byte(src))
