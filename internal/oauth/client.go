@@ -177,3 +177,14 @@ func redactURL(u *url.URL) string {
 	cp.User = nil
 	return cp.String()
 }
+
+// WithHTTPClient returns a copy of c sending through h (a login driver's
+// cookie-jar client), keeping c's limits, recorder and secret registrar.
+func (c *Client) WithHTTPClient(h *http.Client) *Client {
+	cp := *c
+	cp.http = h
+	return &cp
+}
+
+// Secrets returns the registrar secrets are reported to, or nil.
+func (c *Client) Secrets() Registrar { return c.secrets }
