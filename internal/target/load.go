@@ -71,9 +71,19 @@ func applyDefaults(t *Target, file string) {
 		t.SigningAlgs = slices.Clone(DefaultSigningAlgs)
 	}
 	for i := range t.Clients {
-		if t.Clients[i].AuthMethod == "" {
-			t.Clients[i].AuthMethod = ClientSecretBasic
+		c := &t.Clients[i]
+		if c.AuthMethod == "" {
+			c.AuthMethod = ClientSecretBasic
 		}
+		if c.Refresh.Rotation == "" {
+			c.Refresh.Rotation = RotationRotate
+		}
+		if c.Refresh.RejectError == "" {
+			c.Refresh.RejectError = DefaultRefreshRejectError
+		}
+	}
+	if t.Login.Driver == "" {
+		t.Login.Driver = DriverForm
 	}
 }
 
@@ -151,6 +161,38 @@ func validate(t *Target) []yamlfile.Problem {
 				add(p+"."+field, "%s must not be negative, got %s", field, d.D())
 			}
 		}
+	}
+	users := map[string]bool{}
+	for i, u := range t.Users {
+		p := fmt.Sprintf("$.users[%d]", i)
+		switch {
+		case u.Name == "":
+			add(p, "user has no name")
+		case users[u.Name]:
+			add(p+".name", "duplicate user name %q", u.Name)
+		}
+		users[u.Name] = true
+		if u.Username == "" {
+			add(p, "user %q has no username", u.Name)
+		}
+	}
+	if !slices.Contains(loginDrivers, t.Login.Driver) {
+		add("$.login.driver", "unknown login driver %q; expected one of %s", t.Login.Driver, strings.Join(loginDrivers, ", "))
+	}
+	for i, c := range t.Clients {
+		p := fmt.Sprintf("$.clients[%d].refresh", i)
+		if !ValidRotation(c.Refresh.Rotation) {
+			add(p+".rotation", "unknown rotation %q; expected one of %s", c.Refresh.Rotation, joinAny(rotations))
+		}
+		if c.Refresh.Rotation == RotationGrace && c.Refresh.Grace <= 0 {
+			add(p+".grace", "rotation rotate-grace needs a positive grace period")
+		}
+		if c.Refresh.Rotation != RotationGrace && c.Refresh.Grace != 0 {
+			add(p+".grace", "grace applies only to rotation rotate-grace")
+		}
+	}
+	if t.Has(CapAuthorizationCode) && len(t.Users) == 0 {
+		add("$.capabilities", "authorization_code is declared but no users are given to log in as")
 	}
 	for i, c := range t.Capabilities {
 		if !slices.Contains(Capabilities, c) {

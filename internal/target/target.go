@@ -40,6 +40,10 @@ type Target struct {
 	RequestTimeout Duration `yaml:"request_timeout"`
 	// MaxResponseBytes bounds every response body read from the IdP.
 	MaxResponseBytes int64 `yaml:"max_response_bytes"`
+	// Users the suites log in as (authorization code flows).
+	Users []User `yaml:"users"`
+	// Login says how users are logged in.
+	Login Login `yaml:"login"`
 
 	// File is the path the target was loaded from ("" when built in code).
 	File string `yaml:"-"`
@@ -88,6 +92,10 @@ type Client struct {
 	IDTokenTTL Duration `yaml:"id_token_ttl"`
 	// RefreshTokenTTL is the declared refresh token lifetime.
 	RefreshTokenTTL Duration `yaml:"refresh_token_ttl"`
+	// Refresh is the declared refresh token behaviour.
+	Refresh RefreshPolicy `yaml:"refresh"`
+	// Consent is true when the IdP asks the user to approve this client.
+	Consent bool `yaml:"consent"`
 }
 
 // HasGrant reports whether the client is registered for g.
@@ -180,6 +188,11 @@ func (t *Target) Secrets() []string {
 	for _, c := range t.Clients {
 		if !c.Secret.IsZero() {
 			out = append(out, c.Secret.Reveal())
+		}
+	}
+	for _, u := range t.Users {
+		if !u.Password.IsZero() {
+			out = append(out, u.Password.Reveal())
 		}
 	}
 	return out

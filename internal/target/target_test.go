@@ -52,6 +52,21 @@ func TestParseGood(t *testing.T) {
 	if got := tg.Secrets(); len(got) != 1 || got[0] != "s3cret-value" {
 		t.Errorf("Secrets: %v", got)
 	}
+	if c.Refresh.Rotation != RotationRotate || c.Refresh.RejectError != "invalid_grant" || tg.Login.Driver != DriverForm {
+		t.Errorf("refresh/login defaults: %+v %+v", c.Refresh, tg.Login)
+	}
+
+	withUser := good + "users:\n  - {name: alice, username: alice, password: \"${PW}\"}\n"
+	tg, err = Parse("demo.yaml", []byte(withUser), env(map[string]string{"CC_SECRET": "s3cret-value", "PW": "alice-password"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, ok := tg.User(""); !ok || u.Password.Reveal() != "alice-password" {
+		t.Errorf("user: %+v", u)
+	}
+	if got := tg.Secrets(); len(got) != 2 || got[1] != "alice-password" {
+		t.Errorf("passwords are not secrets: %v", got)
+	}
 }
 
 func TestBundledMockTarget(t *testing.T) {
@@ -90,6 +105,16 @@ func TestParseBad(t *testing.T) {
 		{"duplicate key", good + "name: again\n", map[string]string{"CC_SECRET": "x"},
 			[]string{"demo.yaml:10:1:", "already defined"}},
 		{"syntax", "issuer: [\n", nil, []string{"demo.yaml:1:"}},
+		{"unknown rotation", strings.Replace(good, "    grants:", "    refresh: {rotation: sometimes}\n    grants:", 1), map[string]string{"CC_SECRET": "x"},
+			[]string{"demo.yaml:8:", "clients[0].refresh.rotation", `unknown rotation "sometimes"`}},
+		{"grace without rotate-grace", strings.Replace(good, "    grants:", "    refresh: {rotation: rotate, grace: 5s}\n    grants:", 1), map[string]string{"CC_SECRET": "x"},
+			[]string{"clients[0].refresh.grace", "grace applies only to rotation rotate-grace"}},
+		{"duplicate user", good + "users:\n  - {name: a, username: a, password: p}\n  - {name: a, username: b, password: p}\n", map[string]string{"CC_SECRET": "x"},
+			[]string{"demo.yaml:12:", "users[1].name", `duplicate user name "a"`}},
+		{"authcode without users", strings.Replace(good, "client_credentials]\nclients", "client_credentials, authorization_code]\nclients", 1), map[string]string{"CC_SECRET": "x"},
+			[]string{"demo.yaml:3:", "no users are given"}},
+		{"login driver", good + "login: {driver: selenium}\n", map[string]string{"CC_SECRET": "x"},
+			[]string{"login.driver", `unknown login driver "selenium"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
