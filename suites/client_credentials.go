@@ -37,7 +37,7 @@ func clientCredentialsSpecs(f *fw.Framework) {
 			req("RFC 6749 §5.1", fw.MUST),
 			func(ctx context.Context, s *fw.Spec) {
 				tr := requestCC(ctx, s, c)
-				expectIssued(tr)
+				fw.ExpectIssued(tr)
 			})
 
 		// Requirement: RFC 6749 §5.1
@@ -46,7 +46,7 @@ func clientCredentialsSpecs(f *fw.Framework) {
 			req("RFC 6749 §5.1", fw.MUST),
 			func(ctx context.Context, s *fw.Spec) {
 				tr := requestCC(ctx, s, c)
-				expectIssued(tr)
+				fw.ExpectIssued(tr)
 				Expect(directives(tr.Header.Values("Cache-Control"))).To(ContainElement("no-store"), "Cache-Control of the token response")
 			})
 	}
@@ -58,7 +58,7 @@ func clientCredentialsSpecs(f *fw.Framework) {
 		req("RFC 6749 §5.1", fw.SHOULD),
 		func(ctx context.Context, s *fw.Spec) {
 			tr := requestCC(ctx, s, s.ClientFor(target.GrantClientCredentials))
-			expectIssued(tr)
+			fw.ExpectIssued(tr)
 			Expect(directives(tr.Header.Values("Pragma"))).To(ContainElement("no-cache"), "Pragma of the token response")
 		})
 
@@ -69,7 +69,7 @@ func clientCredentialsSpecs(f *fw.Framework) {
 		req("RFC 6749 §5.1", fw.SHOULD),
 		func(ctx context.Context, s *fw.Spec) {
 			tr := requestCC(ctx, s, s.ClientFor(target.GrantClientCredentials))
-			expectIssued(tr)
+			fw.ExpectIssued(tr)
 			Expect(tr.Fields).To(HaveKey("expires_in"), "expires_in in the token response")
 			Expect(tr.ExpiresIn).NotTo(BeNil(), "expires_in must be an integer: %s", strings.Join(tr.TypeErrors, "; "))
 			Expect(*tr.ExpiresIn).To(BeNumerically(">", 0), "expires_in")
@@ -82,7 +82,7 @@ func clientCredentialsSpecs(f *fw.Framework) {
 		req("RFC 6749 §4.4.3", fw.SHOULD),
 		func(ctx context.Context, s *fw.Spec) {
 			tr := requestCC(ctx, s, s.ClientFor(target.GrantClientCredentials))
-			expectIssued(tr)
+			fw.ExpectIssued(tr)
 			Expect(tr.Fields).NotTo(HaveKey("refresh_token"), "refresh_token in a client credentials response")
 		})
 
@@ -97,7 +97,7 @@ func clientCredentialsSpecs(f *fw.Framework) {
 				Skip(fmt.Sprintf("client %s declares no scopes to request", c.Name))
 			}
 			tr := requestCC(ctx, s, c)
-			expectIssued(tr)
+			fw.ExpectIssued(tr)
 			granted := strings.Fields(tr.Scope)
 			var extra []string
 			for _, g := range granted {
@@ -121,7 +121,7 @@ func clientCredentialsSpecs(f *fw.Framework) {
 			s.Secrets.Add(cred.Secret)
 			tr, err := s.Client.ClientCredentials(ctx, s.Endpoint("token"), cred, c.Scopes, nil)
 			Expect(err).NotTo(HaveOccurred(), "token request")
-			Expect(tr.Error).NotTo(BeNil(), "error member for a wrong secret (answer: %s)", answer(tr))
+			Expect(tr.Error).NotTo(BeNil(), "error member for a wrong secret (answer: %s)", fw.Answer(tr))
 			Expect(tr.Error.Code).To(Equal("invalid_client"), "error code for a wrong secret")
 			if cred.Method == oauth.ClientSecretBasic {
 				Expect(tr.Status).To(Equal(http.StatusUnauthorized), "status for a wrong Basic secret")
@@ -131,16 +131,6 @@ func clientCredentialsSpecs(f *fw.Framework) {
 			}
 		})
 
-	jwtClient := func(s *fw.Spec) target.Client {
-		for _, c := range s.Target.Clients {
-			if c.HasGrant(target.GrantClientCredentials) && c.AccessTokenFormat == target.FormatJWT {
-				return c
-			}
-		}
-		Skip(fmt.Sprintf("target %s declares no client_credentials client with access_token_format jwt", s.Target.Name))
-		return target.Client{}
-	}
-
 	// Requirement: RFC 9068 §4
 	// Description: a JWT access token MUST be signed with a key the issuer
 	// publishes, with an allowed algorithm, carry the issuer as iss, and not
@@ -148,8 +138,8 @@ func clientCredentialsSpecs(f *fw.Framework) {
 	f.It("signs JWT access tokens with a published key",
 		req("RFC 9068 §4", fw.MUST, target.CapJWTAccessToken),
 		func(ctx context.Context, s *fw.Spec) {
-			tr := requestCC(ctx, s, jwtClient(s))
-			expectIssued(tr)
+			tr := requestCC(ctx, s, jwtClientOf(s))
+			fw.ExpectIssued(tr)
 			_, err := s.Verifier.Verify(ctx, tr.AccessToken, verify.Expected{Issuer: s.Issuer})
 			Expect(err).NotTo(HaveOccurred(), "verifying the access token")
 		})
@@ -159,8 +149,8 @@ func clientCredentialsSpecs(f *fw.Framework) {
 	f.It("types JWT access tokens as at+jwt",
 		req("RFC 9068 §2.1", fw.MUST, target.CapJWTAccessToken),
 		func(ctx context.Context, s *fw.Spec) {
-			tr := requestCC(ctx, s, jwtClient(s))
-			expectIssued(tr)
+			tr := requestCC(ctx, s, jwtClientOf(s))
+			fw.ExpectIssued(tr)
 			tok, err := s.Verifier.Verify(ctx, tr.AccessToken, verify.Expected{})
 			Expect(err).NotTo(HaveOccurred(), "verifying the access token")
 			Expect(strings.TrimPrefix(strings.ToLower(tok.Header.Typ), "application/")).To(Equal("at+jwt"), "typ header")
@@ -179,8 +169,8 @@ func clientCredentialsSpecs(f *fw.Framework) {
 			}
 			ct, err := s.Contracts.Get(name)
 			Expect(err).NotTo(HaveOccurred(), "contract")
-			tr := requestCC(ctx, s, jwtClient(s))
-			expectIssued(tr)
+			tr := requestCC(ctx, s, jwtClientOf(s))
+			fw.ExpectIssued(tr)
 			tok, err := s.Verifier.Verify(ctx, tr.AccessToken, verify.Expected{})
 			Expect(err).NotTo(HaveOccurred(), "verifying the access token")
 			findings := ct.Check(tok.Claims)
@@ -199,24 +189,6 @@ func requestCC(ctx context.Context, s *fw.Spec, c target.Client) *oauth.TokenRes
 	tr, err := s.Client.ClientCredentials(ctx, s.Endpoint("token"), fw.Credentials(c), c.Scopes, nil)
 	Expect(err).NotTo(HaveOccurred(), "token request for client %s", c.Name)
 	return tr
-}
-
-// expectIssued fails unless tr is a successful token response.
-func expectIssued(tr *oauth.TokenResponse) {
-	Expect(tr.Status).To(Equal(http.StatusOK), "token endpoint status (answer: %s)", answer(tr))
-	Expect(tr.Fields).NotTo(BeNil(), "token response must be a JSON object")
-	Expect(tr.TypeErrors).To(BeEmpty(), "token response member types")
-	Expect(tr.AccessToken).NotTo(BeEmpty(), "access_token")
-	Expect(tr.TokenType).NotTo(BeEmpty(), "token_type")
-}
-
-// answer summarises a token response for failure messages: status and OAuth
-// error, never a token.
-func answer(tr *oauth.TokenResponse) string {
-	if tr.Error != nil {
-		return fmt.Sprintf("HTTP %d %s", tr.Status, tr.Error)
-	}
-	return fmt.Sprintf("HTTP %d", tr.Status)
 }
 
 // directives splits header values into lower-case comma-separated tokens.

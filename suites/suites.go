@@ -33,6 +33,12 @@ func Register(f *fw.Framework) {
 	ginkgo.Describe(results.RootContainer, func() {
 		ginkgo.Describe(string(fw.LabelDiscovery), func() { discoverySpecs(f) })
 		ginkgo.Describe(string(fw.LabelClientCredentials), func() { clientCredentialsSpecs(f) })
+		ginkgo.Describe(string(fw.LabelAuthCode), func() { authCodeSpecs(f) })
+		ginkgo.Describe(string(fw.LabelRefresh), func() { refreshSpecs(f) })
+		ginkgo.Describe(string(fw.LabelIntrospection), func() { introspectionSpecs(f) })
+		ginkgo.Describe(string(fw.LabelRevocation), func() { revocationSpecs(f) })
+		ginkgo.Describe(string(fw.LabelExpiry), func() { expirySpecs(f) })
+		ginkgo.Describe(string(fw.LabelSecurity), func() { securitySpecs(f) })
 	})
 }
 

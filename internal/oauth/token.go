@@ -36,7 +36,10 @@ func (c *Client) apply(cred Credentials, form url.Values, header http.Header) {
 		form.Set("client_id", cred.ID)
 		form.Set("client_secret", cred.Secret)
 	case AuthNone:
-		form.Set("client_id", cred.ID)
+		// An empty ID sends no client identification at all.
+		if cred.ID != "" {
+			form.Set("client_id", cred.ID)
+		}
 	default:
 		// RFC 6749 §2.3.1: id and secret are form-encoded before base64.
 		v := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(cred.ID)+":"+url.QueryEscape(cred.Secret)))

@@ -1,0 +1,177 @@
+package suites
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/idpconform/idpconform/internal/target"
+	"github.com/idpconform/idpconform/internal/verify"
+	fw "github.com/idpconform/idpconform/suites/framework"
+)
+
+// MaxExpiryWait bounds how long an expiry spec waits for a token to lapse:
+// targets declare a short-TTL client for these specs.
+const MaxExpiryWait = 30 * time.Second
+
+func expirySpecs(f *fw.Framework) {
+	req := func(ref string, sev fw.Severity, more ...target.Capability) fw.Requirement {
+		return fw.Requirement{Label: fw.LabelExpiry, Ref: ref, Severity: sev, Needs: more}
+	}
+
+	// Requirement: RFC 6749 §5.1, RFC 9068 §2.2
+	// Description: expires_in and the JWT's exp describe one lifetime: they
+	// MUST agree within the clock skew.
+	f.It("states expires_in in agreement with the access token's exp", req("RFC 6749 §5.1", fw.MUST, target.CapClientCredentials, target.CapJWTAccessToken),
+		func(ctx context.Context, s *fw.Spec) {
+			c := jwtClientOf(s)
+			tr := requestCC(ctx, s, c)
+			fw.ExpectIssued(tr)
+			Expect(tr.ExpiresIn).NotTo(BeNil(), "expires_in")
+			tok, err := s.Verifier.Verify(ctx, tr.AccessToken, verify.Expected{})
+			Expect(err).NotTo(HaveOccurred(), "access token")
+			exp, _, _ := verify.NumericDate(tok.Claims, "exp")
+			left := time.Until(exp).Seconds()
+			skew := s.Target.ClockSkew.D().Seconds()
+			Expect(math.Abs(left-float64(*tr.ExpiresIn))).To(BeNumerically("<=", skew+1),
+				"expires_in %d vs exp %d seconds from now", *tr.ExpiresIn, int64(left))
+		})
+
+	// Requirement: the target's declared access_token_ttl
+	// Description: each client's access tokens MUST live as long as the
+	// target declares (exp - iat for JWTs, expires_in otherwise), within the
+	// clock skew.
+	for _, c := range f.Target.Clients {
+		if c.AccessTokenTTL == 0 || !c.HasGrant(target.GrantClientCredentials) {
+			continue
+		}
+		f.It(fmt.Sprintf("issues client %s access tokens with the declared lifetime of %s", c.Name, c.AccessTokenTTL.D()),
+			req("target access_token_ttl", fw.MUST, target.CapClientCredentials),
+			func(ctx context.Context, s *fw.Spec) {
+				tr := requestCC(ctx, s, c)
+				fw.ExpectIssued(tr)
+				skew := s.Target.ClockSkew.D().Seconds()
+				want := c.AccessTokenTTL.D().Seconds()
+				if c.AccessTokenFormat == target.FormatJWT {
+					tok, err := s.Verifier.Verify(ctx, tr.AccessToken, verify.Expected{})
+					Expect(err).NotTo(HaveOccurred(), "access token")
+					exp, _, _ := verify.NumericDate(tok.Claims, "exp")
+					iat, ok, _ := verify.NumericDate(tok.Claims, "iat")
+					Expect(ok).To(BeTrue(), "iat in the access token")
+					Expect(exp.Sub(iat).Seconds()).To(BeNumerically("~", want, skew), "exp - iat")
+					return
+				}
+				Expect(tr.ExpiresIn).NotTo(BeNil(), "expires_in of an opaque token")
+				Expect(float64(*tr.ExpiresIn)).To(BeNumerically("~", want, skew+1), "expires_in")
+			})
+	}
+
+	// Requirement: RFC 7662 §2.2, RFC 7519 §4.1.4
+	// Description: once its lifetime is over, an access token MUST be
+	// reported inactive by introspection and refused by a verifier.
+	f.It("stops honouring an access token after its lifetime", req("RFC 7662 §2.2", fw.MUST, target.CapClientCredentials),
+		func(ctx context.Context, s *fw.Spec) {
+			c := shortClient(s, target.GrantClientCredentials)
+			tr := requestCC(ctx, s, c)
+			fw.ExpectIssued(tr)
+			wait := c.AccessTokenTTL.D() + s.Target.ClockSkew.D() + 2*time.Second
+			Eventually(func(g Gomega) {
+				if s.Target.Has(target.CapIntrospection) {
+					in, err := s.Client.Introspect(ctx, s.Endpoint("introspection"), fw.Credentials(c), tr.AccessToken, "")
+					g.Expect(err).NotTo(HaveOccurred(), "introspection")
+					g.Expect(in.Active).NotTo(BeNil(), "active member (%s)", introAnswer(in))
+					g.Expect(*in.Active).To(BeFalse(), "active after the lifetime")
+				}
+				if c.AccessTokenFormat == target.FormatJWT {
+					_, err := s.Verifier.Verify(ctx, tr.AccessToken, verify.Expected{})
+					g.Expect(errors.Is(err, verify.ErrExpired)).To(BeTrue(), "verifier after the lifetime: %v", err)
+				}
+			}).WithContext(ctx).WithTimeout(wait).WithPolling(250 * time.Millisecond).Should(Succeed())
+		})
+
+	// Requirement: RFC 6750 §3.1, OIDC Core §5.3.3
+	// Description: the UserInfo endpoint MUST refuse an expired access token
+	// with 401 and WWW-Authenticate error="invalid_token".
+	f.It("refuses an expired access token at the UserInfo endpoint with 401", req("RFC 6750 §3.1", fw.MUST, target.CapAuthorizationCode, target.CapUserinfo),
+		func(ctx context.Context, s *fw.Spec) {
+			c := shortClient(s, target.GrantAuthorizationCode)
+			_, tr := s.Tokens(ctx, c)
+			resp, _, err := s.Client.Userinfo(ctx, s.Endpoint("userinfo"), tr.AccessToken)
+			Expect(err).NotTo(HaveOccurred(), "userinfo")
+			Expect(resp.Status).To(Equal(http.StatusOK), "userinfo with a fresh token")
+			wait := c.AccessTokenTTL.D() + s.Target.ClockSkew.D() + 2*time.Second
+			Eventually(func(g Gomega) {
+				resp, _, err := s.Client.Userinfo(ctx, s.Endpoint("userinfo"), tr.AccessToken)
+				g.Expect(err).NotTo(HaveOccurred(), "userinfo")
+				g.Expect(resp.Status).To(Equal(http.StatusUnauthorized), "userinfo status after the lifetime")
+				g.Expect(resp.Header.Get("WWW-Authenticate")).To(ContainSubstring("invalid_token"), "WWW-Authenticate")
+			}).WithContext(ctx).WithTimeout(wait).WithPolling(250 * time.Millisecond).Should(Succeed())
+		})
+
+	// Requirement: RFC 6749 §5.2 (or the vendor's documented error)
+	// Description: an expired refresh token MUST be refused with the error
+	// the target declares (invalid_grant unless the vendor documents
+	// another).
+	f.It("refuses an expired refresh token", req("RFC 6749 §5.2", fw.MUST, target.CapAuthorizationCode, target.CapRefreshToken),
+		func(ctx context.Context, s *fw.Spec) {
+			c := shortRefreshClient(s)
+			_, first := s.Tokens(ctx, c)
+			rt := requireRefreshToken(first)
+			wait := c.RefreshTokenTTL.D() + s.Target.ClockSkew.D() + 2*time.Second
+			Eventually(func(g Gomega) {
+				tr, err := s.Client.Refresh(ctx, s.Endpoint("token"), fw.Credentials(c), rt, nil)
+				g.Expect(err).NotTo(HaveOccurred(), "refresh")
+				g.Expect(tr.Error).NotTo(BeNil(), "refresh after the lifetime (answer: %s)", fw.Answer(tr))
+				g.Expect(tr.Error.Code).To(Equal(c.Refresh.RejectError), "error code")
+			}).WithContext(ctx).WithTimeout(wait).WithPolling(250 * time.Millisecond).Should(Succeed())
+		})
+}
+
+// shortClient returns the client with grant g and the shortest declared
+// access token lifetime, skipping when none is short enough to wait for.
+func shortClient(s *fw.Spec, g target.Grant) target.Client {
+	var best target.Client
+	for _, c := range s.Target.Clients {
+		if c.HasGrant(g) && c.AccessTokenTTL > 0 && (best.Name == "" || c.AccessTokenTTL < best.AccessTokenTTL) {
+			best = c
+		}
+	}
+	if best.Name == "" || best.AccessTokenTTL.D() > MaxExpiryWait {
+		Skip(fmt.Sprintf("target %s declares no %s client with an access_token_ttl of at most %s", s.Target.Name, g, MaxExpiryWait))
+	}
+	return best
+}
+
+// shortRefreshClient is shortClient for refresh token lifetimes.
+func shortRefreshClient(s *fw.Spec) target.Client {
+	var best target.Client
+	for _, c := range s.Target.Clients {
+		if c.HasGrant(target.GrantAuthorizationCode) && c.HasGrant(target.GrantRefreshToken) && c.RefreshTokenTTL > 0 &&
+			(best.Name == "" || c.RefreshTokenTTL < best.RefreshTokenTTL) {
+			best = c
+		}
+	}
+	if best.Name == "" || best.RefreshTokenTTL.D() > MaxExpiryWait {
+		Skip(fmt.Sprintf("target %s declares no refresh client with a refresh_token_ttl of at most %s", s.Target.Name, MaxExpiryWait))
+	}
+	return best
+}
+
+// jwtClientOf returns the first client credentials client with JWT access
+// tokens.
+func jwtClientOf(s *fw.Spec) target.Client {
+	for _, c := range s.Target.Clients {
+		if c.HasGrant(target.GrantClientCredentials) && c.AccessTokenFormat == target.FormatJWT {
+			return c
+		}
+	}
+	Skip(fmt.Sprintf("target %s declares no client_credentials client with access_token_format jwt", s.Target.Name))
+	return target.Client{}
+}
+
