@@ -274,4 +274,3 @@ func expectContract(s *fw.Spec, ct *contract.Contract, claims map[string]any) {
 	}
 	ExpectWithOffset(1, contract.Violations(findings)).To(BeEmpty(), "violations of contract %s", ct.Name)
 }
-

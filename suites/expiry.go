@@ -174,4 +174,3 @@ func jwtClientOf(s *fw.Spec) target.Client {
 	Skip(fmt.Sprintf("target %s declares no client_credentials client with access_token_format jwt", s.Target.Name))
 	return target.Client{}
 }
-

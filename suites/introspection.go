@@ -181,4 +181,3 @@ func expectRevoked(ctx context.Context, s *fw.Spec, c target.Client, token, hint
 	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "revocation request")
 	ExpectWithOffset(1, resp.Status).To(Equal(http.StatusOK), "revocation status (answer: %s)", fw.Answer(resp))
 }
-
