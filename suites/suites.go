@@ -26,20 +26,32 @@ import (
 	fw "github.com/idpconform/idpconform/suites/framework"
 )
 
-// Register declares every spec of every scenario on f. One root container
-// holds them all: Ginkgo shuffles top-level groups, and a conformance report
-// reads best in the order the specs are written.
+// Register declares every spec of every scenario on f. Specs register
+// eagerly (so registration errors and the catalogue are known at once);
+// one root container then holds them all, because Ginkgo shuffles
+// top-level groups and a report reads best in a stable order.
 func Register(f *fw.Framework) {
-	ginkgo.Describe(results.RootContainer, func() {
-		ginkgo.Describe(string(fw.LabelDiscovery), func() { discoverySpecs(f) })
-		ginkgo.Describe(string(fw.LabelClientCredentials), func() { clientCredentialsSpecs(f) })
-		ginkgo.Describe(string(fw.LabelAuthCode), func() { authCodeSpecs(f) })
-		ginkgo.Describe(string(fw.LabelRefresh), func() { refreshSpecs(f) })
-		ginkgo.Describe(string(fw.LabelIntrospection), func() { introspectionSpecs(f) })
-		ginkgo.Describe(string(fw.LabelRevocation), func() { revocationSpecs(f) })
-		ginkgo.Describe(string(fw.LabelExpiry), func() { expirySpecs(f) })
-		ginkgo.Describe(string(fw.LabelSecurity), func() { securitySpecs(f) })
-	})
+	discoverySpecs(f)
+	clientCredentialsSpecs(f)
+	authCodeSpecs(f)
+	refreshSpecs(f)
+	introspectionSpecs(f)
+	revocationSpecs(f)
+	expirySpecs(f)
+	securitySpecs(f)
+	ginkgo.Describe(results.RootContainer, f.Build)
+}
+
+// Catalogue returns every spec registered for t, without running anything.
+func Catalogue(t *target.Target) ([]fw.Entry, error) {
+	globals.Reset()
+	defer globals.Reset()
+	f := fw.New(t, redact.New(), nil)
+	Register(f)
+	if err := f.RegistrationErrors(); err != nil {
+		return nil, err
+	}
+	return f.Entries(), nil
 }
 
 // Options configure one conformance run.

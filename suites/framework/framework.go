@@ -46,6 +46,7 @@ type Framework struct {
 	regErrors []error
 	current   *Requirement
 	catalogue map[string]Requirement
+	entries   []Entry
 }
 
 // New returns a Framework for t.

@@ -71,15 +71,55 @@ func (f *Framework) It(text string, req Requirement, body func(ctx context.Conte
 	loc := types.NewCodeLocation(1)
 	f.mu.Lock()
 	f.catalogue[CatalogueKey(loc.String(), text)] = req
+	f.entries = append(f.entries, Entry{Text: text, Requirement: req, labels: labels, location: loc, body: body})
 	f.mu.Unlock()
-	ginkgo.It(text, ginkgo.Label(labels...), loc, func(ctx ginkgo.SpecContext) {
-		f.run(ctx, req, body)
-	})
+}
+
+// Build declares the registered specs to Ginkgo, one container per
+// scenario. It must run inside a Ginkgo container body (Register does this);
+// registration itself runs eagerly, so the catalogue and registration
+// errors are known before Ginkgo builds its tree.
+func (f *Framework) Build() {
+	for _, sc := range Scenarios {
+		var specs []Entry
+		for _, e := range f.Entries() {
+			if e.Label == sc {
+				specs = append(specs, e)
+			}
+		}
+		if len(specs) == 0 {
+			continue
+		}
+		ginkgo.Describe(string(sc), func() {
+			for _, e := range specs {
+				ginkgo.It(e.Text, ginkgo.Label(e.labels...), e.location, func(ctx ginkgo.SpecContext) {
+					f.run(ctx, e.Requirement, e.body)
+				})
+			}
+		})
+	}
 }
 
 // CatalogueKey identifies a spec by where it was registered and its text
 // (specs made in a loop share a location, never a text).
 func CatalogueKey(location, text string) string { return location + "|" + text }
+
+// Entry is one registered spec.
+type Entry struct {
+	Text string
+	Requirement
+
+	labels   []string
+	location types.CodeLocation
+	body     func(context.Context, *Spec)
+}
+
+// Entries returns the registered specs in registration order.
+func (f *Framework) Entries() []Entry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Entry(nil), f.entries...)
+}
 
 // Lookup returns the requirement a spec was registered with.
 func (f *Framework) Lookup(location, text string) (Requirement, bool) {
