@@ -30,6 +30,7 @@ func clientCredentialsSpecs(f *fw.Framework) {
 		if !c.HasGrant(target.GrantClientCredentials) {
 			continue
 		}
+
 		// Requirement: RFC 6749 §4.4.3, §5.1
 		// Description: a valid client credentials request MUST get status
 		// 200 and a JSON body with access_token and token_type strings.

@@ -43,14 +43,14 @@ func expirySpecs(f *fw.Framework) {
 				"expires_in %d vs exp %d seconds from now", *tr.ExpiresIn, int64(left))
 		})
 
-	// Requirement: the target's declared access_token_ttl
-	// Description: each client's access tokens MUST live as long as the
-	// target declares (exp - iat for JWTs, expires_in otherwise), within the
-	// clock skew.
 	for _, c := range f.Target.Clients {
 		if c.AccessTokenTTL == 0 || !c.HasGrant(target.GrantClientCredentials) {
 			continue
 		}
+		// Requirement: the target's declared access_token_ttl
+		// Description: each client's access tokens MUST live as long as the
+		// target declares (exp - iat for JWTs, expires_in otherwise),
+		// within the clock skew.
 		f.It(fmt.Sprintf("issues client %s access tokens with the declared lifetime of %s", c.Name, c.AccessTokenTTL.D()),
 			req("target access_token_ttl", fw.MUST, target.CapClientCredentials),
 			func(ctx context.Context, s *fw.Spec) {

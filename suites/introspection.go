@@ -41,13 +41,13 @@ func introspectionSpecs(f *fw.Framework) {
 			Expect(in.Fields).To(HaveKey("token_type"), "token_type")
 		})
 
-	// Requirement: RFC 7662 §2.2
-	// Description: a token that does not exist, or is not a token at all,
-	// MUST be answered with 200 and "active": false, not an error.
 	for _, tc := range []struct{ name, token string }{
 		{"an unknown token", "idpconform-unknown-" + oauth.RandomValue()},
 		{"a malformed token", "%%% not a token %%%"},
 	} {
+		// Requirement: RFC 7662 §2.2
+		// Description: a token that does not exist, or is not a token at
+		// all, MUST be answered with 200 and "active": false, not an error.
 		f.It("answers "+tc.name+" with active false", req("RFC 7662 §2.2", fw.MUST),
 			func(ctx context.Context, s *fw.Spec) {
 				c := s.ClientFor(target.GrantClientCredentials)

@@ -114,6 +114,9 @@ type Entry struct {
 	body     func(context.Context, *Spec)
 }
 
+// Location is where the spec was registered (file and line of the It call).
+func (e Entry) Location() (file string, line int) { return e.location.FileName, e.location.LineNumber }
+
 // Entries returns the registered specs in registration order.
 func (f *Framework) Entries() []Entry {
 	f.mu.Lock()
