@@ -36,22 +36,25 @@ func WriteSummary(w io.Writer, run *results.Run) error {
 	b.WriteString(")\n\n")
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tpassed\tfailed\tskipped\twarnings")
+	fmt.Fprintln(tw, "scenario\tpassed\tfailed\tskipped\texpected\twarnings")
 	for _, l := range run.Summary.Labels() {
 		c := run.Summary.ByLabel[l]
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", l, c.Passed, c.Failed, c.Skipped, c.Warnings)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", l, c.Passed, c.Failed, c.Skipped, c.Expected, c.Warnings)
 	}
 	c := run.Summary.Counts
-	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\n", c.Passed, c.Failed, c.Skipped, c.Warnings)
+	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%d\n", c.Passed, c.Failed, c.Skipped, c.Expected, c.Warnings)
 	tw.Flush()
 
 	if run.SuiteFailure != "" {
 		fmt.Fprintf(&b, "\nsuite failure: %s\n", firstLine(run.SuiteFailure))
 	}
-	var fails, warns []string
+	var fails, expected, warns []string
 	for _, sp := range run.Specs {
 		if sp.State == results.Failed {
 			fails = append(fails, fmt.Sprintf("  FAIL  [%s] %s\n        %s", sp.Requirement, sp.Name, oneLine(sp.Failure)))
+		}
+		if sp.State == results.ExpectedFailure {
+			expected = append(expected, fmt.Sprintf("  XFAIL [%s] %s\n        %s", sp.Requirement, sp.Name, oneLine(sp.Expected)))
 		}
 		for _, wn := range sp.Warnings {
 			warns = append(warns, fmt.Sprintf("  WARN  %s\n        %s", sp.Name, oneLine(wn)))
@@ -59,6 +62,12 @@ func WriteSummary(w io.Writer, run *results.Run) error {
 	}
 	if len(fails) > 0 {
 		b.WriteString("\nfailures:\n" + strings.Join(fails, "\n") + "\n")
+	}
+	if len(expected) > 0 {
+		b.WriteString("\nexpected failures (known deviations, not failing the run):\n" + strings.Join(expected, "\n") + "\n")
+	}
+	for _, n := range run.Notes {
+		fmt.Fprintf(&b, "\nnote: %s\n", n)
 	}
 	if len(warns) > 0 {
 		b.WriteString("\nwarnings (SHOULD, not failing the run):\n" + strings.Join(warns, "\n") + "\n")

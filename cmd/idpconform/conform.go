@@ -13,6 +13,7 @@ import (
 
 	"github.com/idpconform/idpconform/fixtures"
 	"github.com/idpconform/idpconform/internal/contract"
+	"github.com/idpconform/idpconform/internal/expected"
 	"github.com/idpconform/idpconform/internal/redact"
 	"github.com/idpconform/idpconform/internal/results"
 	"github.com/idpconform/idpconform/internal/target"
@@ -33,6 +34,7 @@ type conformFlags struct {
 	noColor     bool
 	dryRun      bool
 	contracts   string
+	expected    string
 }
 
 func newConformCmd() *cobra.Command {
@@ -84,6 +86,7 @@ redacted from all output.`,
 	f.BoolVar(&fl.noColor, "no-color", false, "no ANSI colour (also when NO_COLOR is set or output is not a terminal)")
 	f.BoolVar(&fl.dryRun, "dry-run", false, "list the selected specs without running them")
 	f.StringVar(&fl.contracts, "contracts", "", "directory of extra claim contracts (*.yaml), besides the bundled ones")
+	f.StringVar(&fl.expected, "expected-failures", "", "YAML list of known deviations (spec, reason, owner, expires): reported, not failing until they expire")
 	return cmd
 }
 
@@ -113,6 +116,12 @@ func runConform(cmd *cobra.Command, fl conformFlags) error {
 	if err := checkContracts(tg, cs); err != nil {
 		return configError(err)
 	}
+	var known []expected.Entry
+	if fl.expected != "" {
+		if known, err = expected.Load(fl.expected); err != nil {
+			return configError(err)
+		}
+	}
 
 	reg := redact.New()
 	reg.Add(tg.Secrets()...)
@@ -133,6 +142,9 @@ func runConform(cmd *cobra.Command, fl conformFlags) error {
 	})
 	if err != nil {
 		return configError(err)
+	}
+	if len(known) > 0 {
+		expected.Apply(run, known, time.Now())
 	}
 	safeOut := reg.Writer(out)
 	if run.DryRun {

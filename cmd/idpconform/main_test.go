@@ -308,3 +308,30 @@ func freePort(t *testing.T) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+func TestExpectedFailures(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "known.yaml")
+	src := `expected_failures:
+  - spec: "~^client-credentials "
+    reason: secret rotation in progress
+    owner: qa
+    expires: 2999-01-01
+`
+	if err := os.WriteFile(list, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"IDPCONFORM_CC_SECRET=rotated-away-secret-77"}
+	r := runBin(t, dir, env, "conform", "-l", "client-credentials", "--expected-failures", list)
+	if r.code != 0 || !strings.Contains(r.stdout, "XFAIL") || !strings.Contains(r.stdout, "secret rotation in progress") {
+		t.Errorf("known deviations: exit %d\n%s", r.code, r.all())
+	}
+	// The twin: an expired list excuses nothing.
+	if err := os.WriteFile(list, []byte(strings.Replace(src, "2999-01-01", "2020-01-01", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = runBin(t, dir, env, "conform", "-l", "client-credentials", "--expected-failures", list)
+	if r.code != 1 || !strings.Contains(r.stdout, "expected failure expired on 2020-01-01") {
+		t.Errorf("expired list: exit %d\n%s", r.code, r.stdout)
+	}
+}

@@ -14,11 +14,13 @@ func (r *Run) Redacted(red Redactor) *Run {
 	cp.Target.Issuer = red.String(r.Target.Issuer)
 	cp.SuiteFailure = red.String(r.SuiteFailure)
 	cp.Focus = redactAll(red, r.Focus)
+	cp.Notes = redactAll(red, r.Notes)
 	cp.Specs = make([]Spec, len(r.Specs))
 	for i, s := range r.Specs {
 		s.Name = red.String(s.Name)
 		s.Failure = red.String(s.Failure)
 		s.SkipReason = red.String(s.SkipReason)
+		s.Expected = red.String(s.Expected)
 		s.Warnings = redactAll(red, s.Warnings)
 		s.Info = redactAll(red, s.Info)
 		s.Output = red.String(s.Output)

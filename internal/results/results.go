@@ -38,8 +38,11 @@ type Run struct {
 	Specs  []Spec   `json:"specs"`
 	// SuiteFailure is set when the suite itself failed (setup, timeout,
 	// interrupt) rather than one spec.
-	SuiteFailure string  `json:"suite_failure,omitempty"`
-	Summary      Summary `json:"summary"`
+	SuiteFailure string `json:"suite_failure,omitempty"`
+	// Notes are remarks about the run itself (stale expected-failure
+	// entries).
+	Notes   []string `json:"notes,omitempty"`
+	Summary Summary  `json:"summary"`
 }
 
 // Tool identifies the binary that produced the run.
@@ -65,6 +68,9 @@ const (
 	Skipped State = "skipped"
 	// Selected marks a spec a dry run would have run.
 	Selected State = "selected"
+	// ExpectedFailure is a failure the team listed as a known deviation; it
+	// does not fail the run.
+	ExpectedFailure State = "expected_failure"
 )
 
 // Spec is the result of one conformance spec.
@@ -81,6 +87,8 @@ type Spec struct {
 	Location string `json:"location,omitempty"`
 	// SkipReason says why the spec did not apply.
 	SkipReason string `json:"skip_reason,omitempty"`
+	// Expected explains an expected failure: reason, owner, expiry.
+	Expected string `json:"expected,omitempty"`
 	// Warnings are SHOULD failures: reported, not failed.
 	Warnings []string `json:"warnings,omitempty"`
 	// Info are facts the spec recorded about the target.
@@ -98,6 +106,7 @@ type Counts struct {
 	Passed   int `json:"passed"`
 	Failed   int `json:"failed"`
 	Skipped  int `json:"skipped"`
+	Expected int `json:"expected_failures"`
 	Warnings int `json:"warnings"`
 }
 
@@ -135,6 +144,8 @@ func add(c *Counts, sp Spec) {
 		c.Failed++
 	case Skipped:
 		c.Skipped++
+	case ExpectedFailure:
+		c.Expected++
 	}
 	c.Warnings += len(sp.Warnings)
 }
