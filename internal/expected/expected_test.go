@@ -83,7 +83,7 @@ func TestApply(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	cases := map[string]string{
-		"expected_failures:\n  - spec: x\n    owner: o\n    expires: 2027-01-01\n":                    "has no reason",
+		"expected_failures:\n  - spec: x\n    owner: o\n    expires: 2027-01-01\n":                     "has no reason",
 		"expected_failures:\n  - spec: x\n    reason: r\n    owner: o\n":                               "no expires date",
 		"expected_failures:\n  - spec: x\n    reason: r\n    owner: o\n    expires: next week\n":       `x.yaml:5:14: expected_failures[0].expires: "next week" is not a date`,
 		"expected_failures:\n  - spec: \"~(\"\n    reason: r\n    owner: o\n    expires: 2027-01-01\n": "bad regular expression",
