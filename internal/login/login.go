@@ -126,6 +126,8 @@ func isRedirectURI(u *url.URL, redirectURI string) bool {
 	return strings.EqualFold(u.Scheme, r.Scheme) && strings.EqualFold(u.Host, r.Host) && u.Path == r.Path
 }
 
+func parseURL(raw string) (*url.URL, error) { return url.Parse(raw) }
+
 func stripQuery(u *url.URL) string {
 	cp := *u
 	cp.RawQuery = ""

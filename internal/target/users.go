@@ -15,17 +15,24 @@ type User struct {
 // Login says how the suites complete an authorization request.
 type Login struct {
 	// Driver is "form" (default): plain HTTP with a cookie jar, filling the
-	// IdP's server-rendered login and consent forms.
+	// IdP's server-rendered login and consent forms; or "browser": a real
+	// headless Chromium, for login pages that need JavaScript.
 	Driver string `yaml:"driver"`
+	// BrowserPath is the Chromium binary of the browser driver; default:
+	// chromium on PATH.
+	BrowserPath string `yaml:"browser_path"`
 	// Params are added to every authorization request, e.g. the bundled
 	// mock's opt-in auto-login parameter, or a tenant hint a real IdP needs.
 	Params map[string]string `yaml:"params"`
 }
 
 // Login drivers.
-const DriverForm = "form"
+const (
+	DriverForm    = "form"
+	DriverBrowser = "browser"
+)
 
-var loginDrivers = []string{DriverForm}
+var loginDrivers = []string{DriverForm, DriverBrowser}
 
 // Rotation is a refresh token rotation policy an IdP may declare.
 type Rotation string

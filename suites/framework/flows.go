@@ -36,9 +36,13 @@ type AuthOptions struct {
 	Deny bool
 }
 
-// Driver returns the login driver the target asks for, sending through the
-// spec's client (so the login is recorded and its secrets registered).
+// Driver returns the login driver the target asks for. The form driver
+// sends through the spec's client, so the login is recorded and its secrets
+// registered; the browser driver registers its secrets too.
 func (s *Spec) Driver() login.Driver {
+	if s.Target.Login.Driver == target.DriverBrowser {
+		return &login.Browser{ExecPath: s.Target.Login.BrowserPath, Secrets: s.Secrets, Timeout: s.Target.RequestTimeout.D() * 6}
+	}
 	return &login.Form{Client: s.Client}
 }
 
