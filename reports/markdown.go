@@ -15,7 +15,8 @@ import (
 // has the rest.
 const (
 	mdMaxItems = 10
-	mdMaxText  = 240
+	mdMaxText  = 180
+	mdMaxName  = 120
 )
 
 // WriteMarkdown writes a short GitHub-flavoured Markdown summary of run:
@@ -36,15 +37,15 @@ func WriteMarkdown(w io.Writer, run *results.Run) error {
 		fmt.Fprintf(&b, ", issuer %s", mdCode(run.Target.Issuer))
 	}
 	c := run.Summary.Counts
-	fmt.Fprintf(&b, " · %d specs: %d passed, %d failed, %d skipped, %d warnings · %s\n\n",
-		c.Total, c.Passed, c.Failed, c.Skipped, c.Warnings, run.EndedAt.Sub(run.StartedAt).Round(time.Millisecond))
+	fmt.Fprintf(&b, " · %s: %d passed, %d failed, %d skipped, %s · %s\n",
+		plural(c.Total, "spec"), c.Passed, c.Failed, c.Skipped, plural(c.Warnings, "warning"), run.EndedAt.Sub(run.StartedAt).Round(time.Millisecond))
 
 	if run.SuiteFailure != "" {
-		fmt.Fprintf(&b, "> **Suite failure:** %s\n\n", mdText(cut(firstLine(run.SuiteFailure), mdMaxText)))
+		fmt.Fprintf(&b, "\n> **Suite failure:** %s\n", mdText(cut(firstLine(run.SuiteFailure), mdMaxText)))
 	}
 
 	if len(run.Specs) > 0 {
-		b.WriteString("| scenario | passed | failed | skipped | warnings |\n|---|--:|--:|--:|--:|\n")
+		b.WriteString("\n| scenario | passed | failed | skipped | warnings |\n|---|--:|--:|--:|--:|\n")
 		for _, l := range run.Summary.Labels() {
 			lc := run.Summary.ByLabel[l]
 			fmt.Fprintf(&b, "| %s | %d | %s | %d | %d |\n", mdText(l), lc.Passed, failedCell(lc.Failed), lc.Skipped, lc.Warnings)
@@ -60,10 +61,10 @@ func WriteMarkdown(w io.Writer, run *results.Run) error {
 	var fails, warns []string
 	for _, sp := range run.Specs {
 		if sp.State == results.Failed {
-			fails = append(fails, fmt.Sprintf("- **%s** %s (%s)<br>%s", mdText(sp.Requirement), mdText(cut(sp.Name, 160)), mdText(sp.Severity), mdText(cut(oneLine(sp.Failure), mdMaxText))))
+			fails = append(fails, fmt.Sprintf("- **%s** %s (%s)<br>%s", mdText(sp.Requirement), mdText(cut(sp.Name, mdMaxName)), mdText(sp.Severity), mdText(cut(oneLine(sp.Failure), mdMaxText))))
 		}
 		for _, wn := range sp.Warnings {
-			warns = append(warns, fmt.Sprintf("- %s<br>%s", mdText(cut(sp.Name, 160)), mdText(cut(oneLine(wn), mdMaxText))))
+			warns = append(warns, fmt.Sprintf("- %s<br>%s", mdText(cut(sp.Name, mdMaxName)), mdText(cut(oneLine(wn), mdMaxText))))
 		}
 	}
 	list(&b, "Failures", fails)
@@ -87,6 +88,13 @@ func list(b *strings.Builder, title string, items []string) {
 		}
 		b.WriteString(it + "\n")
 	}
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func failedCell(n int) string {
