@@ -13,7 +13,12 @@ type Redactor interface {
 // filter does not recognise.
 func (r *Run) Redacted(red Redactor) *Run {
 	cp := *r
-	cp.Target.Issuer = red.String(r.Target.Issuer)
+	cp.Target = Target{
+		Name:        red.String(r.Target.Name),
+		Issuer:      red.String(r.Target.Issuer),
+		MockProfile: red.String(r.Target.MockProfile),
+		File:        red.String(r.Target.File),
+	}
 	cp.SuiteFailure = red.String(r.SuiteFailure)
 	cp.LabelFilter = red.String(r.LabelFilter)
 	cp.Focus = redactAll(red, r.Focus)

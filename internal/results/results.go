@@ -13,7 +13,8 @@
 //  1. add the Kind constant and list it in Kinds;
 //  2. add the section type and the optional field on Run here, and its
 //     free-text fields to Redacted (every string that can hold a value from
-//     the IdP must pass through the redactor);
+//     the IdP must pass through the redactor; TestRedactedReachesEveryString
+//     plants a secret in every string of the model and fails until it does);
 //  3. describe it in reports/schema/results.v1.schema.json under $defs, with
 //     "additionalProperties": false (TestSchemaCoversModel fails until the
 //     schema names every JSON field of the model);
