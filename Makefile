@@ -31,4 +31,4 @@ lint: fmt-check vet ## gofmt, go vet and golangci-lint (built from tools/go.mod 
 	$(GO) tool -modfile=tools/go.mod golangci-lint run ./...
 
 clean:
-	rm -rf bin idpconform-report bench.out
+	rm -rf bin idpconform-report bench.out test-artifacts

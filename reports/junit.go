@@ -4,16 +4,18 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/idpconform/idpconform/internal/results"
 )
 
 // JUnit XML as read by Jenkins, GitLab and GitHub test reporters: one
-// testsuite per scenario label, one testcase per spec, with the requirement
-// and severity as properties. SHOULD failures are not failures: they appear
-// in system-out prefixed "WARNING", so they are visible without failing the
-// build.
+// testsuite per scenario label, one testcase per spec, with the requirement,
+// severity, scenario and labels as properties. SHOULD failures are not
+// failures: the testcase passes, carries a "warnings" count and one
+// "warning.N" property per warning, and system-out lines prefixed "WARNING",
+// so they are visible without failing the build.
 
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
@@ -27,14 +29,15 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name      string      `xml:"name,attr"`
-	Tests     int         `xml:"tests,attr"`
-	Failures  int         `xml:"failures,attr"`
-	Skipped   int         `xml:"skipped,attr"`
-	Errors    int         `xml:"errors,attr"`
-	Time      string      `xml:"time,attr"`
-	Timestamp string      `xml:"timestamp,attr,omitempty"`
-	Cases     []junitCase `xml:"testcase"`
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr,omitempty"`
+	Properties []junitProperty `xml:"properties>property,omitempty"`
+	Cases      []junitCase     `xml:"testcase"`
 }
 
 type junitProperty struct {
@@ -48,6 +51,7 @@ type junitCase struct {
 	Time       string          `xml:"time,attr"`
 	Properties []junitProperty `xml:"properties>property,omitempty"`
 	Failure    *junitFailure   `xml:"failure,omitempty"`
+	Error      *junitFailure   `xml:"error,omitempty"`
 	Skipped    *junitSkipped   `xml:"skipped,omitempty"`
 	SystemOut  string          `xml:"system-out,omitempty"`
 }
@@ -68,6 +72,14 @@ func WriteJUnit(w io.Writer, run *results.Run) error {
 	bySuite := map[string]*junitSuite{}
 	suiteSecs := map[string]float64{}
 	var order []string
+	runProps := []junitProperty{
+		{Name: "idpconform.kind", Value: string(run.Kind)},
+		{Name: "idpconform.target", Value: run.Target.Name},
+		{Name: "idpconform.version", Value: run.Tool.Version},
+	}
+	if run.Target.Issuer != "" {
+		runProps = append(runProps, junitProperty{Name: "idpconform.issuer", Value: run.Target.Issuer})
+	}
 	for _, sp := range run.Specs {
 		name := sp.Scenario
 		if name == "" {
@@ -75,7 +87,7 @@ func WriteJUnit(w io.Writer, run *results.Run) error {
 		}
 		su, ok := bySuite[name]
 		if !ok {
-			su = &junitSuite{Name: name, Timestamp: run.StartedAt.UTC().Format("2006-01-02T15:04:05")}
+			su = &junitSuite{Name: name, Timestamp: timestamp(run), Properties: runProps}
 			bySuite[name] = su
 			order = append(order, name)
 		}
@@ -86,8 +98,15 @@ func WriteJUnit(w io.Writer, run *results.Run) error {
 			Properties: []junitProperty{
 				{Name: "requirement", Value: sp.Requirement},
 				{Name: "severity", Value: sp.Severity},
+				{Name: "scenario", Value: sp.Scenario},
 				{Name: "labels", Value: strings.Join(sp.Labels, ",")},
 			},
+		}
+		if len(sp.Warnings) > 0 {
+			tc.Properties = append(tc.Properties, junitProperty{Name: "warnings", Value: strconv.Itoa(len(sp.Warnings))})
+			for i, wn := range sp.Warnings {
+				tc.Properties = append(tc.Properties, junitProperty{Name: "warning." + strconv.Itoa(i+1), Value: wn})
+			}
 		}
 		var out strings.Builder
 		for _, wn := range sp.Warnings {
@@ -125,9 +144,9 @@ func WriteJUnit(w io.Writer, run *results.Run) error {
 	if run.SuiteFailure != "" {
 		doc.Errors++
 		doc.Tests++
-		su := &junitSuite{Name: "suite", Tests: 1, Errors: 1, Cases: []junitCase{{
+		su := &junitSuite{Name: "suite", Tests: 1, Errors: 1, Timestamp: timestamp(run), Properties: runProps, Cases: []junitCase{{
 			Name: "suite setup and teardown", Classname: "idpconform.suite", Time: "0",
-			Failure: &junitFailure{Message: firstLine(run.SuiteFailure), Type: "error", Text: run.SuiteFailure},
+			Error: &junitFailure{Message: firstLine(run.SuiteFailure), Type: "suite", Text: run.SuiteFailure},
 		}}}
 		bySuite["suite"] = su
 		order = append(order, "suite")
@@ -146,6 +165,10 @@ func WriteJUnit(w io.Writer, run *results.Run) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+func timestamp(run *results.Run) string {
+	return run.StartedAt.UTC().Format("2006-01-02T15:04:05")
 }
 
 func secs(f float64) string { return fmt.Sprintf("%.3f", f) }

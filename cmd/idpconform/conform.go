@@ -30,6 +30,7 @@ type conformFlags struct {
 	verbosity   string
 	verbose     bool
 	reportDir   string
+	formats     string
 	timeout     time.Duration
 	noColor     bool
 	dryRun      bool
@@ -53,9 +54,13 @@ client-credentials, authcode, refresh, introspection, revocation, expiry,
 security; vendor labels: akoya, akkess, nextidentity. A spec whose capability
 the target does not declare is skipped with the reason.
 
-Reports (results.json, junit.xml) are written to --report-dir, and a summary
-per label is printed. Secrets from the target file and every token seen are
-redacted from all output.`,
+Reports are written to --report-dir: results.json (the run, schema in
+reports/schema), junit.xml (for CI test reporters; SHOULD warnings do not
+fail), report.html (one self-contained file to open in a browser) and
+summary.md (short, for a pull-request comment). When $GITHUB_STEP_SUMMARY is
+set, the Markdown summary is appended to it. A summary per label is printed.
+Secrets from the target file and every token seen are redacted from all
+output.`,
 		Example: `  # Against the bundled mock, no configuration:
   idpconform conform
 
@@ -81,7 +86,8 @@ redacted from all output.`,
 	f.StringArrayVar(&fl.skip, "skip", nil, "skip specs whose text matches this regular expression (repeatable)")
 	f.StringVar(&fl.verbosity, "verbosity", "normal", "terminal output: succinct, normal, verbose, very-verbose")
 	f.BoolVarP(&fl.verbose, "verbose", "v", false, "same as --verbosity verbose")
-	f.StringVar(&fl.reportDir, "report-dir", "idpconform-report", "directory for results.json and junit.xml")
+	f.StringVar(&fl.reportDir, "report-dir", "idpconform-report", "directory for the reports")
+	f.StringVar(&fl.formats, "report-format", "all", "reports to write, comma-separated: json, junit, html, markdown, or all")
 	f.DurationVar(&fl.timeout, "timeout", time.Hour, "bound on the whole run")
 	f.BoolVar(&fl.noColor, "no-color", false, "no ANSI colour (also when NO_COLOR is set or output is not a terminal)")
 	f.BoolVar(&fl.dryRun, "dry-run", false, "list the selected specs without running them")
@@ -104,6 +110,10 @@ func runConform(cmd *cobra.Command, fl conformFlags) error {
 	}
 	if err := suites.ValidateSelection(fl.labelFilter, fl.focus, fl.skip); err != nil {
 		return usageError("%w", err)
+	}
+	formats, err := reports.ParseFormats(fl.formats)
+	if err != nil {
+		return usageError("--report-format: %w", err)
 	}
 	tg, err := loadTarget(fl.target, fl.mockProfile)
 	if err != nil {
@@ -151,12 +161,15 @@ func runConform(cmd *cobra.Command, fl conformFlags) error {
 		// Nothing ran: no report files, only the list.
 		return reports.WriteSummary(safeOut, run.Redacted(reg))
 	}
-	paths, werr := reports.Write(fl.reportDir, run, reg)
+	paths, werr := reports.Write(fl.reportDir, run, reg, formats...)
 	if err := reports.WriteSummary(safeOut, run.Redacted(reg)); err != nil {
 		return failed(fmt.Errorf("write summary: %w", err))
 	}
 	if werr != nil {
 		return failed(werr)
+	}
+	if err := appendStepSummary(run, reg); err != nil {
+		return failed(err)
 	}
 	fmt.Fprintf(safeOut, "\nreports: %s\n", strings.Join(paths, ", "))
 	if !run.Passed() {

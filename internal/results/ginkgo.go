@@ -1,6 +1,9 @@
 package results
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/onsi/ginkgo/v2/types"
@@ -61,7 +64,19 @@ func fromSpec(sr types.SpecReport) Spec {
 		case EntryInfo:
 			s.Info = append(s.Info, v)
 		case EntryEvidence:
-			s.Evidence = []byte(v)
+			var ev []Exchange
+			if err := json.Unmarshal([]byte(v), &ev); err != nil {
+				s.Info = append(s.Info, fmt.Sprintf("evidence could not be read back (%v); it is left out", err))
+				continue
+			}
+			s.Evidence = append(s.Evidence, ev...)
+		case EntryToken:
+			tok, err := decodeToken(v)
+			if err != nil {
+				s.Info = append(s.Info, fmt.Sprintf("a decoded token could not be read back (%v); it is left out", err))
+				continue
+			}
+			s.Tokens = append(s.Tokens, tok)
 		}
 	}
 	switch sr.State {
@@ -82,4 +97,13 @@ func fromSpec(sr types.SpecReport) Spec {
 		s.Location = sr.Failure.Location.String()
 	}
 	return s
+}
+
+// decodeToken reads a Token entry, keeping claim numbers exact.
+func decodeToken(v string) (Token, error) {
+	dec := json.NewDecoder(bytes.NewReader([]byte(v)))
+	dec.UseNumber()
+	var t Token
+	err := dec.Decode(&t)
+	return t, err
 }

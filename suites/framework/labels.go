@@ -72,4 +72,5 @@ const (
 	EntryWarning  = results.EntryWarning
 	EntryEvidence = results.EntryEvidence
 	EntryInfo     = results.EntryInfo
+	EntryToken    = results.EntryToken
 )

@@ -180,8 +180,8 @@ func (f *Framework) FailHandler(message string, callerSkip ...int) {
 }
 
 // attachEvidence keeps the spec's exchanges: as a report entry (redacted when
-// reports are written) and, when the spec failed, as readable HTTP on the
-// GinkgoWriter through the redactor.
+// reports are written), with the tokens they returned decoded, and, when the
+// spec failed, as readable HTTP on the GinkgoWriter through the redactor.
 func (f *Framework) attachEvidence(rec *oauth.Recorder) {
 	exs := rec.Exchanges()
 	if len(exs) == 0 {
@@ -191,6 +191,7 @@ func (f *Framework) attachEvidence(rec *oauth.Recorder) {
 	if err == nil {
 		ginkgo.AddReportEntry(EntryEvidence, f.Secrets.String(string(b)), ginkgo.ReportEntryVisibilityNever)
 	}
+	f.attachTokens(exs)
 	if ginkgo.CurrentSpecReport().Failed() {
 		_ = rec.Dump(f.Secrets.Writer(ginkgo.GinkgoWriter))
 	}
