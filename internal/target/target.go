@@ -40,6 +40,9 @@ type Target struct {
 	RequestTimeout Duration `yaml:"request_timeout"`
 	// MaxResponseBytes bounds every response body read from the IdP.
 	MaxResponseBytes int64 `yaml:"max_response_bytes"`
+	// SLOs gate load runs: "p99<=200ms", "success>=99.9%",
+	// "throughput>=500/s". Flags given to `idpconform load` replace them.
+	SLOs []string `yaml:"slos"`
 
 	// File is the path the target was loaded from ("" when built in code).
 	File string `yaml:"-"`
