@@ -40,6 +40,8 @@ type Run struct {
 	// interrupt) rather than one spec.
 	SuiteFailure string  `json:"suite_failure,omitempty"`
 	Summary      Summary `json:"summary"`
+	// Load holds the measurements of a load run (Kind "load"); see load.go.
+	Load *Load `json:"load,omitempty"`
 }
 
 // Tool identifies the binary that produced the run.

@@ -1,0 +1,71 @@
+package loadtest
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// startProgress shows the progress of one attack until the returned func
+// is called: on a terminal one line rewritten in place twice a second,
+// elsewhere (CI logs) a plain line every ProgressEvery.
+func (r *runner) startProgress(s step, stats *stepStats) func() {
+	w := r.cfg.Progress
+	if w == nil {
+		return func() {}
+	}
+	every := r.cfg.ProgressEvery
+	if r.cfg.TTY {
+		every = 500 * time.Millisecond
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				if r.cfg.TTY {
+					fmt.Fprintf(w, "\r\033[K%s\n", progressLine(s, stats.snapshot(time.Now())))
+				}
+				return
+			case now := <-t.C:
+				line := progressLine(s, stats.snapshot(now))
+				if r.cfg.TTY {
+					fmt.Fprintf(w, "\r\033[K%s", line)
+				} else {
+					fmt.Fprintln(w, line)
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// progressLine is "load step 2 400/s: 1200/2000 hits, 398.2/s, p50 2.1ms p99 8.4ms, 3 errors".
+func progressLine(s step, sn snapshot) string {
+	rate := 0.0
+	if secs := sn.elapsed.Seconds(); secs > 0 {
+		rate = float64(sn.requests) / secs
+	}
+	return fmt.Sprintf("load %s: %d/%d hits, %.1f/s, p50 %s p99 %s, %d errors",
+		s.name, sn.requests, s.sched.limit(), rate, fmtDur(sn.p50), fmtDur(sn.p99), sn.requests-sn.ok)
+}
+
+var _ io.Writer = (*lockedWriter)(nil)
+
+// lockedWriter serialises writes from the progress goroutine and others.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
