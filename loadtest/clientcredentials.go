@@ -53,8 +53,8 @@ func newClientCredentials(env Env) (Scenario, error) {
 	return &clientCredentials{endpoint: env.Endpoints.Token, body: form.Encode(), header: header}, nil
 }
 
-func (s *clientCredentials) Name() string                        { return "client-credentials" }
-func (s *clientCredentials) Endpoint() string                    { return s.endpoint }
+func (s *clientCredentials) Name() string                          { return "client-credentials" }
+func (s *clientCredentials) Endpoint() string                      { return s.endpoint }
 func (s *clientCredentials) Prepare(context.Context, uint64) error { return nil }
 
 func (s *clientCredentials) Targeter() vegeta.Targeter {

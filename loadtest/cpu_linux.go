@@ -10,7 +10,6 @@ import (
 	"time"
 )
 
-
 // pidCPU returns utime+stime of process pid from /proc/PID/stat, or -1.
 func pidCPU(pid int) time.Duration {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")

@@ -134,10 +134,10 @@ func TestConstantRateAgainstMock(t *testing.T) {
 	var bin bytes.Buffer
 	rep, err := Run(context.Background(), Config{
 		Scenario: m.scenario(t), Client: "cc",
-		Plan:     Plan{Model: Constant, Rates: []float64{200}, Duration: time.Second},
-		SLOs:     mustSLOs(t, "p99<=2s", "success>=99%", "throughput>=50/s"),
-		Checker:  m.checker(t), VerifyEvery: 10,
-		Results:  &bin, Secrets: m.secrets,
+		Plan:    Plan{Model: Constant, Rates: []float64{200}, Duration: time.Second},
+		SLOs:    mustSLOs(t, "p99<=2s", "success>=99%", "throughput>=50/s"),
+		Checker: m.checker(t), VerifyEvery: 10,
+		Results: &bin, Secrets: m.secrets,
 	})
 	if err != nil {
 		t.Fatal(err)
