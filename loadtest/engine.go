@@ -195,7 +195,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		load.Verification = r.verify.finish(cfg.VerifyBound)
 	}
 	load.Interrupted = ctx.Err() != nil
-	r.judgeRun(rep)
+	r.judgeRun(rep, r.verify != nil)
 	if prepErr != nil {
 		return rep, fmt.Errorf("prepare %s: %w", cfg.Scenario.Name(), prepErr)
 	}

@@ -101,7 +101,7 @@ func (r *runner) throughputObjective(o slo.Objective) slo.Objective {
 // judgeRun collects the run's verdicts: every step gate (except the probes
 // of a capacity search, which are expected to fail above the capacity),
 // throughput on the best step, uniqueness and the verification sample.
-func (r *runner) judgeRun(rep *Report) {
+func (r *runner) judgeRun(rep *Report, verified bool) {
 	l := rep.Load
 	l.Gates = nil
 	if l.Capacity == nil {
@@ -153,7 +153,7 @@ func (r *runner) judgeRun(rep *Report) {
 		}
 		l.Gates = append(l.Gates, g)
 	}
-	if r.verify != nil {
+	if verified {
 		v := l.Verification
 		g := results.LoadGate{Name: gateVerified, Scope: "run", Passed: v.Failed == 0,
 			Measured: fmt.Sprintf("%d verified, %d failed", v.Verified, v.Failed)}
