@@ -170,7 +170,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		case Ramp:
 			d := cfg.Plan.Duration
 			r.runStep(ctx, rep, step{
-				name: fmt.Sprintf("ramp %s to %s", FormatRate(cfg.Plan.From), FormatRate(cfg.Plan.To)), model: "ramp",
+				name: fmt.Sprintf("ramp %s to %s", r.wholeRate(cfg.Plan.From), r.wholeRate(cfg.Plan.To)), model: "ramp",
 				rate: cfg.Plan.From, rateEnd: cfg.Plan.To, duration: d,
 				sched: newRamp(cfg.Plan.From, cfg.Plan.To, d, cfg.Plan.MaxHits),
 			})
@@ -179,7 +179,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				if ctx.Err() != nil {
 					break
 				}
-				name := FormatRate(rate)
+				name := r.wholeRate(rate)
 				if cfg.Plan.Model == Steps {
 					name = fmt.Sprintf("step %d %s", i+1, name)
 				}
@@ -292,6 +292,15 @@ type runner struct {
 	cpu  cpuMeter
 
 	okSeen, offered uint64
+}
+
+// wholeRate names a rate of the whole attack: shards send a share of it,
+// and every shard's step must carry the same name for a merge to join them.
+func (r *runner) wholeRate(rate float64) string {
+	if r.cfg.Shard != nil {
+		rate *= float64(r.cfg.Shard.Count)
+	}
+	return FormatRate(rate)
 }
 
 // step is one attack to run.
