@@ -6,62 +6,77 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/idpconform/idpconform/internal/results"
+	"github.com/idpconform/idpconform/internal/slo"
 )
 
 // runShard runs shard s of a 200/s attack against m and writes the files a
-// shard leaves: RESULTS.bin, RESULTS.json, RESULTS.digests.
-func runShard(t *testing.T, m *mockTarget, dir string, s Shard) string {
-	t.Helper()
-	base := filepath.Join(dir, "shard-"+s.String()[:1])
+// shard leaves: RESULTS.bin, RESULTS.json, RESULTS.digests. It returns
+// errors rather than failing the test: it runs on its own goroutine.
+func runShard(m *mockTarget, check TokenChecker, dir string, s Shard) (string, *results.Load, error) {
+	base := filepath.Join(dir, "shard-"+strconv.Itoa(s.Index))
 	bin, err := os.Create(base + ResultsExt)
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	defer bin.Close()
-	plan := constant(200, 500*time.Millisecond).Split(s)
-	rep, err := Run(context.Background(), Config{Scenario: m.scenario(t), Plan: plan, Shard: &s, Results: bin,
-		SLOs: mustSLOs(t, "p99<=2s", "throughput>=150/s"), Checker: m.checker(t), VerifyEvery: 10, MinAttemptedRatio: 0.9})
+	sc, err := newClientCredentials(m.env)
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
+	}
+	slos, err := slo.ParseAll([]string{"p99<=2s", "throughput>=150/s"})
+	if err != nil {
+		return "", nil, err
+	}
+	plan := constant(200, 500*time.Millisecond).Split(s)
+	rep, err := Run(context.Background(), Config{Scenario: sc, Plan: plan, Shard: &s, Results: bin,
+		SLOs: slos, Checker: check, VerifyEvery: 10, MinAttemptedRatio: 0.9})
+	if err != nil {
+		return "", nil, err
 	}
 	run := ToRun(rep.Load, results.Tool{Name: "test"}, results.Target{Name: "mock"}, time.Now(), time.Now())
 	js, err := json.Marshal(run)
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	if err := os.WriteFile(base+RunExt, js, 0o644); err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	var d bytes.Buffer
 	if err := rep.WriteDigests(&d); err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
-	if err := os.WriteFile(base+DigestsExt, d.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// Each shard gates its share of the throughput.
-	if g := gate(rep.Load, "throughput>=150/s (shard share 75/s)"); g == nil || !g.Passed {
-		t.Errorf("shard throughput gate: %+v", g)
-	}
-	return base + ResultsExt
+	return base + ResultsExt, rep.Load, os.WriteFile(base+DigestsExt, d.Bytes(), 0o644)
 }
 
 // runShards runs both shards of a 2-shard attack at the same time, as
 // separate processes or machines would.
 func runShards(t *testing.T, m *mockTarget, dir string) (a, b string) {
 	t.Helper()
+	check := m.checker(t)
+	var lb *results.Load
+	var errB error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b = runShard(t, m, dir, Shard{Index: 1, Count: 2})
+		b, lb, errB = runShard(m, check, dir, Shard{Index: 1, Count: 2})
 	}()
-	a = runShard(t, m, dir, Shard{Index: 0, Count: 2})
+	a, la, errA := runShard(m, check, dir, Shard{Index: 0, Count: 2})
 	<-done
+	if errA != nil || errB != nil {
+		t.Fatalf("shards: %v; %v", errA, errB)
+	}
+	// Each shard gates its share of the throughput.
+	for _, l := range []*results.Load{la, lb} {
+		if g := gate(l, "throughput>=150/s (shard share 75/s)"); g == nil || !g.Passed {
+			t.Errorf("shard throughput gate: %+v", g)
+		}
+	}
 	return a, b
 }
 
@@ -154,7 +169,7 @@ func TestMergeFindsDuplicatesAcrossShards(t *testing.T) {
 func TestMergeRefusesAndNotes(t *testing.T) {
 	m := startMock(t, "ES256", nil)
 	dir := t.TempDir()
-	a := runShard(t, m, dir, Shard{Index: 0, Count: 2})
+	a, _ := runShards(t, m, dir)
 	if _, err := Merge([]string{a, a}, MergeOptions{}); err == nil || !strings.Contains(err.Error(), "are both shard 0/2") {
 		t.Errorf("the same shard twice: %v", err)
 	}
