@@ -529,10 +529,11 @@ func newLoadMergeCmd() *cobra.Command {
 		reportOnly        bool
 	)
 	cmd := &cobra.Command{
-		Use:   "merge [flags] RESULTS.bin...",
+		Use:   "merge [flags] RESULTS.bin|DIR...",
 		Short: "Merge the result files of several load shards into one report, and gate it",
 		Long: `merge reads the vegeta result files of several processes or machines (the
-shards of one attack, 'idpconform load --shard i/n'), decodes every result
+shards of one attack, 'idpconform load --shard i/n'; a directory stands for
+every shard-*.bin in it), decodes every result
 again (vegeta's practice for distributed attacks) and writes one report:
 results.bin (all results, for 'vegeta report' and 'vegeta plot'),
 results.json, junit.xml and an HDR histogram per step, into --out.
@@ -547,6 +548,7 @@ invalid.
 SLOs come from --slo, or else from the shards' records. Exit codes: 0 every
 gate passed, 1 a gate failed, 2 bad usage or unreadable files.`,
 		Example: `  idpconform load merge --out merged results/shard-*.bin
+  idpconform load merge --out merged results
   idpconform load merge --slo 'p99<=100ms' --slo 'throughput>=2000/s' a/shard-0-of-2.bin b/shard-1-of-2.bin`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
@@ -560,6 +562,10 @@ gate passed, 1 a gate failed, 2 bad usage or unreadable files.`,
 			ratio, err := parseFraction(minAttempted)
 			if err != nil {
 				return usageError("--min-attempted: %w", err)
+			}
+			files, err = expandShardDirs(files)
+			if err != nil {
+				return usageError("%w", err)
 			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return configError(fmt.Errorf("--out: %w", err))
@@ -620,6 +626,31 @@ gate passed, 1 a gate failed, 2 bad usage or unreadable files.`,
 	cmd.Flags().StringVar(&minAttempted, "min-attempted", "0.98", "a step is invalid when its attempted rate is under this share of the requested one")
 	cmd.Flags().BoolVar(&reportOnly, "report-only", false, "write the report and exit 0 even when a gate fails")
 	return cmd
+}
+
+// expandShardDirs replaces each directory argument with the shard result
+// files in it: container images without a shell cannot expand a glob.
+func expandShardDirs(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, fmt.Errorf("results %s: %w", a, err)
+		}
+		if !fi.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		m, err := filepath.Glob(filepath.Join(a, "shard-*-of-*"+loadtest.ResultsExt))
+		if err != nil {
+			return nil, err
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("%s holds no shard-*-of-*%s files", a, loadtest.ResultsExt)
+		}
+		out = append(out, m...)
+	}
+	return out, nil
 }
 
 func firstRecord(runs []*results.Run) *results.Run {
