@@ -12,8 +12,9 @@ import (
 // every latency and success SLO: it doubles the rate from the start rate
 // until a probe fails (halving instead when the first one fails), then
 // bisects between the best passing and the lowest failing rate until they
-// are within the plan's precision. Every probe is a bounded attack; the
-// number of probes is bounded too.
+// are within the plan's precision. A failing probe is run once more before
+// the rate counts as failed. Every probe is a bounded attack; the number of
+// probes is bounded too.
 //
 // A probe can fail in two ways that mean different things: the target
 // breached an SLO (its capacity is below that rate), or the generator could
@@ -29,15 +30,33 @@ func (r *runner) findCapacity(ctx context.Context, rep *Report) {
 	var badWhy string
 	badInvalid := false
 	rate := p.Rates[0]
+	retried := false
+	flaky := 0
 	for capa.Probes < p.MaxProbes && ctx.Err() == nil {
 		capa.Probes++
+		name := fmt.Sprintf("probe %d %s", capa.Probes, FormatRate(rate))
+		if retried {
+			name += " (retry)"
+		}
 		st := r.runStep(ctx, rep, step{
-			name: fmt.Sprintf("probe %d %s", capa.Probes, FormatRate(rate)), model: "probe",
+			name: name, model: "probe",
 			rate: rate, duration: p.Duration, sched: newConstant(rate, p.Duration, p.MaxHits),
 		})
 		if st.Interrupted {
 			break
 		}
+		// A failure is confirmed by a second probe at the same rate: one
+		// stall of a shared machine (a GC pause, a neighbour's burst) can
+		// fail a probe, and the search must not stop on it. Passes need
+		// no confirmation: noise makes probes fail, not pass.
+		if !stepPassed(st) && !retried && capa.Probes < p.MaxProbes {
+			retried = true
+			continue
+		}
+		if retried && stepPassed(st) {
+			flaky++
+		}
+		retried = false
 		if stepPassed(st) {
 			good, goodStep = rate, st
 		} else {
@@ -71,6 +90,9 @@ func (r *runner) findCapacity(ctx context.Context, rep *Report) {
 	default:
 		capa.Bound = "slo"
 		capa.Detail = fmt.Sprintf("at %s the target failed: %s", FormatRate(bad), badWhy)
+	}
+	if flaky > 0 {
+		capa.Detail += fmt.Sprintf("; %d rate(s) failed once and passed on retry: the machine or the target is noisy, judge with care", flaky)
 	}
 	if goodStep == nil && capa.Bound != "interrupted" {
 		capa.Detail = fmt.Sprintf("no rate tried met the SLOs (lowest tried %s): %s", FormatRate(lowestRate(rep.Load.Steps)), badWhy)

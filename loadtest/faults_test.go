@@ -402,3 +402,37 @@ func TestGateNameIsObjectiveText(t *testing.T) {
 		t.Errorf("gate name %q", g.Name)
 	}
 }
+
+// One stalled probe does not end the search: a failed probe is retried,
+// and a rate that passes on retry counts as passed (and is reported as
+// noisy). In TestFindCapacity's twin, a rate that fails twice stays failed.
+func TestFindCapacityRetriesAFailedProbe(t *testing.T) {
+	var seen atomic.Int64
+	m := startMock(t, "ES256", onToken(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if seen.Add(1) <= 10 {
+			time.Sleep(200 * time.Millisecond)
+		}
+		next.ServeHTTP(w, r)
+	}))
+	rep, err := Run(context.Background(), Config{Scenario: m.scenario(t),
+		Plan: Plan{Model: FindCapacity, Rates: []float64{50}, Duration: 400 * time.Millisecond, MaxRate: 100, MaxProbes: 4, Precision: 0.1},
+		SLOs: mustSLOs(t, "p99<=100ms"), MinAttemptedRatio: 0.9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Load.Capacity
+	if !c.Found || c.Rate != 100 || c.Bound != "max-rate" || !strings.Contains(c.Detail, "1 rate(s) failed once and passed on retry") {
+		t.Fatalf("capacity: %+v", c)
+	}
+	if len(rep.Load.Steps) != 3 || rep.Load.Steps[1].Name != "probe 2 50/s (retry)" {
+		t.Errorf("steps: %v", names(rep.Load.Steps))
+	}
+}
+
+func names(steps []results.LoadStep) []string {
+	out := make([]string, len(steps))
+	for i, s := range steps {
+		out[i] = s.Name
+	}
+	return out
+}
