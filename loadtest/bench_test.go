@@ -237,11 +237,11 @@ func bareSigner(b *testing.B) http.Handler {
 // the embedded mock (ES256) and against the bare signing handler, on the
 // same loopback and CPU, back to back in each iteration. It reports both
 // capacities and their ratio mock/bare, the mock's efficiency. One
-// iteration is two searches of 2-second probes (about 30 s); run with
+// iteration is two searches of up to twelve 2-second probes (about 50 s); run with
 // -benchtime=1x -count=N.
 func BenchmarkCapacity(b *testing.B) {
 	slos := mustSLOs(b, "p99<=50ms", "success>=99.9%")
-	plan := Plan{Model: FindCapacity, Rates: []float64{500}, Duration: 2 * time.Second, MaxRate: 50000, MaxProbes: 8, Precision: 0.1}
+	plan := Plan{Model: FindCapacity, Rates: []float64{1000}, Duration: 2 * time.Second, MaxRate: 50000, MaxProbes: 12, Precision: 0.1}
 	search := func(name string, sc Scenario) float64 {
 		rep, err := Run(context.Background(), Config{Scenario: sc, Plan: plan, SLOs: slos})
 		if err != nil {

@@ -2,7 +2,6 @@ package loadtest
 
 import (
 	"fmt"
-	"io"
 	"sync"
 	"time"
 )
@@ -54,18 +53,4 @@ func progressLine(s step, sn snapshot) string {
 	}
 	return fmt.Sprintf("load %s: %d/%d hits, %.1f/s, p50 %s p99 %s, %d errors",
 		s.name, sn.requests, s.sched.limit(), rate, fmtDur(sn.p50), fmtDur(sn.p99), sn.requests-sn.ok)
-}
-
-var _ io.Writer = (*lockedWriter)(nil)
-
-// lockedWriter serialises writes from the progress goroutine and others.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
