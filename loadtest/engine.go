@@ -360,17 +360,16 @@ func (r *runner) attack(ctx context.Context, s step) (*results.LoadStep, *stepSt
 // body and headers are dropped (they hold tokens) before the result is
 // aggregated and encoded.
 func (r *runner) collect(res *vegeta.Result, stats *stepStats, began time.Time, sched schedule) {
-	switch {
-	case res.Code == 0:
+	if res.Code == 0 {
+		// No response: a transport error, vegeta's text.
 		if res.Error != "" {
 			res.Error = r.transportError(res.Error)
 		}
-	default:
+	} else {
 		out := r.cfg.Scenario.Inspect(res)
-		switch {
-		case out.Problem != "" || out.OAuthError != "" || res.Code < 200 || res.Code >= 300:
+		if out.Problem != "" || out.OAuthError != "" || res.Code < 200 || res.Code >= 300 {
 			res.Error = errorText(res.Code, out.OAuthError, out.Problem)
-		default:
+		} else {
 			res.Error = ""
 		}
 		for _, c := range out.Issued {

@@ -8,7 +8,8 @@ import (
 
 // startProgress shows the progress of one attack until the returned func
 // is called: on a terminal one line rewritten in place twice a second,
-// elsewhere (CI logs) a plain line every ProgressEvery.
+// elsewhere (CI logs) a plain line at the start, every ProgressEvery and at
+// the end.
 func (r *runner) startProgress(s step, stats *stepStats) func() {
 	w := r.cfg.Progress
 	if w == nil {
@@ -17,6 +18,9 @@ func (r *runner) startProgress(s step, stats *stepStats) func() {
 	every := r.cfg.ProgressEvery
 	if r.cfg.TTY {
 		every = 500 * time.Millisecond
+	}
+	if !r.cfg.TTY {
+		fmt.Fprintf(w, "load %s: starting, %d hits over %s\n", s.name, s.sched.limit(), s.duration)
 	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -30,6 +34,8 @@ func (r *runner) startProgress(s step, stats *stepStats) func() {
 			case <-done:
 				if r.cfg.TTY {
 					fmt.Fprintf(w, "\r\033[K%s\n", progressLine(s, stats.snapshot(time.Now())))
+				} else {
+					fmt.Fprintln(w, progressLine(s, stats.snapshot(time.Now())))
 				}
 				return
 			case now := <-t.C:

@@ -283,3 +283,23 @@ func TestBucketWidth(t *testing.T) {
 		}
 	}
 }
+
+// Off a terminal the progress is whole lines (CI logs); on a terminal one
+// line rewritten in place.
+func TestProgressLines(t *testing.T) {
+	m := startMock(t, "ES256", nil)
+	for _, tty := range []bool{false, true} {
+		var buf bytes.Buffer
+		_ = run(t, Config{Scenario: m.scenario(t), Plan: constant(100, 300*time.Millisecond), Progress: &buf, TTY: tty, ProgressEvery: 100 * time.Millisecond})
+		out := buf.String()
+		if !strings.Contains(out, "load 100/s: ") || !strings.Contains(out, "/30 hits") {
+			t.Errorf("tty=%v: %q", tty, out)
+		}
+		if strings.Contains(out, "\r") != tty {
+			t.Errorf("tty=%v: carriage returns %v in %q", tty, strings.Contains(out, "\r"), out)
+		}
+		if !tty && !strings.HasPrefix(out, "load 100/s: starting, 30 hits over 300ms\n") {
+			t.Errorf("no start line: %q", out)
+		}
+	}
+}

@@ -290,7 +290,11 @@ func runLoad(cmd *cobra.Command, fl loadFlags) error {
 	setupCtx, cancelSetup := context.WithTimeout(cmd.Context(), 2*tg.RequestTimeout.D()+5*time.Second)
 	err = f.Setup(setupCtx)
 	cancelSetup()
-	defer f.Teardown()
+	defer func() {
+		if err := f.Teardown(); err != nil {
+			fmt.Fprintln(cmd.ErrOrStderr(), "idpconform: stop the embedded mock:", err)
+		}
+	}()
 	if err != nil {
 		return configError(err)
 	}
