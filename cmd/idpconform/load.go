@@ -81,7 +81,8 @@ Rate models (each attack lasts --duration and stops at rate x duration hits):
   --steps R1,R2,...         each rate in turn
   --ramp FROM:TO            the rate moving linearly from FROM to TO
   --find-capacity           the highest rate meeting every SLO, found by
-                            doubling from --rate, then bisecting
+                            doubling from --rate, then bisecting; a failed
+                            probe is run once more before it counts
 
 Honest numbers: vegeta's workers are capped (--max-workers). When the
 generator cannot send the requested rate, the attempted rate falls; a step
@@ -102,7 +103,7 @@ With --shard i/n the process sends 1/n of every rate and writes
 shard-i-of-n.* files; 'idpconform load merge' joins the shards into one
 report. Ctrl-C stops the attack cleanly and keeps everything measured so far.
 
-Scenarios: ` + scenarioHelp() + `
+Scenarios:` + scenarioHelp() + `
 
 Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
 2 bad usage, configuration or an unreachable target.`,
@@ -117,9 +118,10 @@ Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
   idpconform load --target my-idp.yaml --find-capacity --rate 50/s --slo 'p99<=100ms' --slo 'success>=99.9%'
 
   # Shard one attack over two processes (or machines), then merge:
-  idpconform load --target my-idp.yaml --rate 1000/s --shard 0/2 --out run1 --report-only &
-  idpconform load --target my-idp.yaml --rate 1000/s --shard 1/2 --out run1 --report-only
-  idpconform load merge --out run1/merged --slo 'p99<=100ms' run1/shard-*.bin
+  START=$(date -u -d '+5 seconds' +%FT%TZ)
+  idpconform load --target my-idp.yaml --rate 1000/s --shard 0/2 --start-at $START --out run1 --report-only &
+  idpconform load --target my-idp.yaml --rate 1000/s --shard 1/2 --start-at $START --out run1 --report-only
+  idpconform load merge --out run1/merged --slo 'p99<=100ms' run1
 
   # What vegeta says about the same results:
   vegeta report idpconform-load/results.bin`,
@@ -537,8 +539,8 @@ func newLoadMergeCmd() *cobra.Command {
 		Short: "Merge the result files of several load shards into one report, and gate it",
 		Long: `merge reads the vegeta result files of several processes or machines (the
 shards of one attack, 'idpconform load --shard i/n'; a directory stands for
-every shard-*.bin in it), decodes every result
-again (vegeta's practice for distributed attacks) and writes one report:
+every shard-*.bin in it), decodes every result again (vegeta's practice for
+distributed attacks) and writes one report:
 results.bin (all results, for 'vegeta report' and 'vegeta plot'),
 results.json, junit.xml and an HDR histogram per step, into --out.
 
