@@ -13,8 +13,12 @@ import (
 	"testing"
 	"time"
 
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/idpconform/idpconform/internal/redact"
 	"github.com/idpconform/idpconform/internal/results"
 	"github.com/idpconform/idpconform/internal/slo"
+	"github.com/idpconform/idpconform/internal/target"
 	"github.com/idpconform/idpconform/mockidp"
 )
 
@@ -435,4 +439,35 @@ func names(steps []results.LoadStep) []string {
 		out[i] = s.Name
 	}
 	return out
+}
+
+// client_secret_post and opaque tokens: the secret travels in the body,
+// tokens are counted for uniqueness but have no jti, and the sample is
+// unverifiable offline rather than failed (TestConstantRateAgainstMock is
+// the JWT twin).
+func TestPostAuthOpaqueTokens(t *testing.T) {
+	m := startMock(t, "ES256", nil)
+	env := m.env
+	env.Client = target.Client{Name: "cc-post", ID: mockidp.ClientCCPost, Secret: target.Secret{Secret: redact.NewSecret(mockidp.ClientCCPostSecret)},
+		AuthMethod: target.ClientSecretPost, Grants: []target.Grant{target.GrantClientCredentials}, Scopes: []string{"api:read"}}
+	sc, err := newClientCredentials(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tgt vegeta.Target
+	_ = sc.Targeter()(&tgt)
+	if tgt.Header.Get("Authorization") != "" || !strings.Contains(string(tgt.Body), "client_secret=") {
+		t.Fatalf("post auth: %q %v", tgt.Body, tgt.Header)
+	}
+	l := run(t, Config{Scenario: sc, Plan: constant(100, 300*time.Millisecond), Checker: m.checker(t), VerifyEvery: 3})
+	st := l.Steps[0]
+	if st.OK != st.Requests || st.OK == 0 {
+		t.Fatalf("ok %d of %d: %+v", st.OK, st.Requests, st.Errors)
+	}
+	if len(l.Uniqueness) != 1 || l.Uniqueness[0].Kind != "access_token" || l.Uniqueness[0].Duplicates != 0 {
+		t.Errorf("uniqueness: %+v", l.Uniqueness)
+	}
+	if v := l.Verification; v.Unverifiable == 0 || v.Failed != 0 || v.Verified != 0 {
+		t.Errorf("verification: %+v", v)
+	}
 }

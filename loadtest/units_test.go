@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bytes"
 	"encoding/base64"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -301,5 +302,56 @@ func TestProgressLines(t *testing.T) {
 		if !tty && !strings.HasPrefix(out, "load 100/s: starting, 30 hits over 300ms\n") {
 			t.Errorf("no start line: %q", out)
 		}
+	}
+}
+
+// freshBodies calls tr from many goroutines, as vegeta's workers do, and
+// reports whether every hit got a body of its own.
+func freshBodies(t *testing.T, tr vegeta.Targeter) bool {
+	t.Helper()
+	const workers, each = 8, 50
+	bodies := make(chan []byte, workers*each)
+	done := make(chan struct{})
+	for range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range each {
+				var tgt vegeta.Target
+				if err := tr(&tgt); err != nil {
+					t.Error(err)
+					return
+				}
+				bodies <- tgt.Body
+			}
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	close(bodies)
+	seen := map[*byte]bool{}
+	for b := range bodies {
+		if len(b) == 0 || seen[&b[0]] {
+			return false
+		}
+		seen[&b[0]] = true
+	}
+	return len(seen) == workers*each
+}
+
+func TestTargeterGivesEveryHitItsOwnBody(t *testing.T) {
+	m := startMock(t, "ES256", nil)
+	if !freshBodies(t, m.scenario(t).Targeter()) {
+		t.Error("client-credentials targeter shares bodies between hits")
+	}
+	var tgt vegeta.Target
+	_ = m.scenario(t).Targeter()(&tgt)
+	if tgt.Method != http.MethodPost || string(tgt.Body) != "grant_type=client_credentials&scope=api%3Aread" || !strings.HasPrefix(tgt.Header.Get("Authorization"), "Basic ") {
+		t.Errorf("target: %s %q %v", tgt.Method, tgt.Body, tgt.Header)
+	}
+	// The check itself catches a targeter that hands out one slice.
+	shared := []byte("grant_type=client_credentials")
+	if freshBodies(t, func(t *vegeta.Target) error { t.Body = shared; return nil }) {
+		t.Error("a shared body passed the check")
 	}
 }
