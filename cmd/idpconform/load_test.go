@@ -27,31 +27,26 @@ import (
 // The load tests run the real binary: flags, exit codes, files, signals
 // and several processes are what users meet.
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// binPath is the idpconform binary TestMain builds for the tests that run
+// it as users do.
+var binPath string
 
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "idpconform-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "idpconform")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = errors.New(string(out))
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build: %v", buildErr)
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "idpconform-bin-")
+	if err != nil {
+		panic(err)
 	}
-	return binPath
+	binPath = filepath.Join(dir, "idpconform")
+	if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		panic("build idpconform: " + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
+
+func binary(*testing.T) string { return binPath }
 
 type result struct {
 	code           int
