@@ -79,6 +79,8 @@ type Run struct {
 	// entries).
 	Notes   []string `json:"notes,omitempty"`
 	Summary Summary  `json:"summary"`
+	// Load holds the measurements of a load run (Kind "load"); see load.go.
+	Load *Load `json:"load,omitempty"`
 }
 
 // Tool identifies the binary that produced the run.

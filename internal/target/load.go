@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/idpconform/idpconform/internal/slo"
 	"github.com/idpconform/idpconform/internal/yamlfile"
 )
 
@@ -215,6 +216,11 @@ func validate(t *Target) []yamlfile.Problem {
 	}
 	if t.MaxResponseBytes < 0 {
 		add("$.max_response_bytes", "max_response_bytes must not be negative")
+	}
+	for i, s := range t.SLOs {
+		if _, err := slo.Parse(s); err != nil {
+			add(fmt.Sprintf("$.slos[%d]", i), "%v", err)
+		}
 	}
 	return ps
 }

@@ -44,6 +44,9 @@ type Target struct {
 	Users []User `yaml:"users"`
 	// Login says how users are logged in.
 	Login Login `yaml:"login"`
+	// SLOs gate load runs: "p99<=200ms", "success>=99.9%",
+	// "throughput>=500/s". Flags given to `idpconform load` replace them.
+	SLOs []string `yaml:"slos"`
 
 	// File is the path the target was loaded from ("" when built in code).
 	File string `yaml:"-"`

@@ -1,0 +1,52 @@
+package results
+
+import (
+	"strings"
+	"testing"
+)
+
+type replacer struct{ secret string }
+
+func (r replacer) String(s string) string { return strings.ReplaceAll(s, r.secret, "[REDACTED]") }
+
+func TestLoadRedacted(t *testing.T) {
+	const s = "s3cret-token-value"
+	l := &Load{
+		Endpoint: "https://idp.example/token?x=" + s,
+		Steps: []LoadStep{{InvalidReason: "why " + s, Errors: []LoadErrorGroup{{Message: "401: " + s, OAuthError: s}},
+			Gates: []LoadGate{{Message: "gate " + s}}}},
+		Gates:        []LoadGate{{Message: "run " + s}},
+		Verification: LoadVerification{Failures: []LoadVerifyGroup{{Reason: "bad " + s}}},
+		Capacity:     &LoadCapacity{Detail: "detail " + s},
+	}
+	r := l.Redacted(replacer{s})
+	for _, v := range []string{r.Endpoint, r.Steps[0].InvalidReason, r.Steps[0].Errors[0].Message, r.Steps[0].Errors[0].OAuthError,
+		r.Steps[0].Gates[0].Message, r.Gates[0].Message, r.Verification.Failures[0].Reason, r.Capacity.Detail} {
+		if strings.Contains(v, s) || !strings.Contains(v, "[REDACTED]") {
+			t.Errorf("not redacted: %q", v)
+		}
+	}
+	// The original is untouched: reports render a copy.
+	if !strings.Contains(l.Steps[0].Errors[0].Message, s) || !strings.Contains(l.Gates[0].Message, s) || !strings.Contains(l.Capacity.Detail, s) {
+		t.Error("Redacted changed the original")
+	}
+	if (*Load)(nil).Redacted(replacer{s}) != nil {
+		t.Error("nil load")
+	}
+}
+
+func TestLoadPassed(t *testing.T) {
+	l := &Load{Gates: []LoadGate{{Passed: true}, {Passed: true}}}
+	if !l.Passed() {
+		t.Error("all gates passed, run failed")
+	}
+	l.Gates[1].Passed = false
+	if l.Passed() {
+		t.Error("a failed gate passed the run")
+	}
+	l.Gates[1].Passed = true
+	l.Interrupted = true
+	if l.Passed() {
+		t.Error("an interrupted run passed")
+	}
+}

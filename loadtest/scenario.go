@@ -1,0 +1,176 @@
+// Package loadtest measures how fast an IdP answers, and whether it stays
+// correct while doing so. It drives vegeta's library (attacker, pacers,
+// metrics, encoders): a Scenario supplies a concurrency-safe targeter and
+// judges each response off the hot path; the engine runs bounded attacks at a
+// constant rate, in steps, as a ramp or as a capacity search, gates the
+// results on SLOs, verifies a sample of issued tokens on a separate worker
+// pool, checks that no credential is issued twice, and writes vegeta's own
+// result encoding so `vegeta report` and `vegeta plot` read it and shards
+// from several machines merge into one report.
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/idpconform/idpconform/internal/oauth"
+	"github.com/idpconform/idpconform/internal/redact"
+	"github.com/idpconform/idpconform/internal/target"
+)
+
+// Scenario is one kind of request a load run sends. One value serves every
+// attack of a run.
+//
+// The engine calls Prepare once, then for each attack Targeter, whose
+// function vegeta's workers call concurrently, once per hit. Every response
+// is handed to Inspect on the collector goroutine, never inside a worker, so
+// judging a response does not slow the sending of the next one.
+type Scenario interface {
+	// Name is the scenario's label, e.g. "client-credentials".
+	Name() string
+	// Endpoint is the URL attacked, for reports.
+	Endpoint() string
+	// Prepare readies the scenario before the first attack: a scenario
+	// that consumes credentials (refresh tokens, tokens to introspect)
+	// fills its pool here with real requests. maxHits is the most hits any
+	// one attack will send, so a pool can be sized.
+	Prepare(ctx context.Context, maxHits uint64) error
+	// Targeter returns the targeter of one attack. It must be safe for
+	// concurrent use and give every hit a body of its own. An error from it
+	// stops the attack (a pool ran dry) and is reported.
+	Targeter() vegeta.Targeter
+	// Inspect judges one response (res.Code is never 0: transport errors
+	// are the engine's). It must be cheap, must not keep res.Body or
+	// res.Headers past its return, and may return a rotated credential to
+	// a pool.
+	Inspect(res *vegeta.Result) Outcome
+}
+
+// Outcome is a scenario's judgement of one response.
+type Outcome struct {
+	// Problem says why a response is not what the scenario expects; ""
+	// when it is. It is a stable phrase, because failed hits are grouped
+	// by it: "no access_token in the response", never a value.
+	Problem string
+	// OAuthError is the error code of an RFC 6749 §5.2 error body.
+	OAuthError string
+	// Issued lists the credentials the response carries, for the
+	// uniqueness check and the verification sample.
+	Issued []Credential
+}
+
+// CredentialKind names what a credential is.
+type CredentialKind string
+
+const (
+	AccessToken  CredentialKind = "access_token"
+	RefreshToken CredentialKind = "refresh_token"
+	IDToken      CredentialKind = "id_token"
+)
+
+// Credential is a token seen in a response. Its Value is a secret: it is
+// hashed for the uniqueness check, handed to the verifier, and dropped.
+type Credential struct {
+	Kind  CredentialKind
+	Value string
+}
+
+// Env is what a scenario may use when it is built: the target, the client
+// it acts as, the endpoints found by discovery, an OAuth client for the
+// requests Prepare makes (seeding pools), and the run's secret registry,
+// with which it registers every secret it puts on the wire.
+type Env struct {
+	Target    *target.Target
+	Client    target.Client
+	Endpoints target.Endpoints
+	OAuth     *oauth.Client
+	Secrets   *redact.Registry
+}
+
+// ScenarioInfo describes a scenario the engine can run.
+type ScenarioInfo struct {
+	Name string
+	// Grant is the grant the scenario's client must be registered for; ""
+	// when the scenario needs no client.
+	Grant target.Grant
+	// Summary is one line for --help.
+	Summary string
+	New     func(Env) (Scenario, error)
+}
+
+// Scenarios lists the scenarios `idpconform load` offers, by name.
+//
+// Planned (they need the mock's refresh, introspection, authorization code
+// and Akkess endpoints): "refresh" takes a refresh token from a pool seeded
+// by real logins in Prepare, uses each once, and its Inspect puts the
+// rotated one back; "introspection" draws live tokens from a pool seeded in
+// Prepare; "authcode" runs the whole login with a login driver per hit;
+// "akkess-token" exchanges a pooled IdP token for a T1 token.
+var Scenarios = map[string]ScenarioInfo{
+	"client-credentials": {
+		Name: "client-credentials", Grant: target.GrantClientCredentials,
+		Summary: "POST token endpoint, grant_type=client_credentials (RFC 6749 §4.4)",
+		New:     newClientCredentials,
+	},
+	"jwks": {
+		Name:    "jwks",
+		Summary: "GET jwks_uri, as every resource server does to verify tokens (RFC 7517 §5)",
+		New:     newJWKS,
+	},
+}
+
+// ScenarioNames returns the scenario names, sorted.
+func ScenarioNames() []string {
+	out := make([]string, 0, len(Scenarios))
+	for k := range Scenarios {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// LookupScenario returns the named scenario or an error listing the known
+// ones.
+func LookupScenario(name string) (ScenarioInfo, error) {
+	info, ok := Scenarios[name]
+	if !ok {
+		return ScenarioInfo{}, fmt.Errorf("unknown scenario %q; expected one of %s", name, strings.Join(ScenarioNames(), ", "))
+	}
+	return info, nil
+}
+
+// PickClient returns the named client, or the first one registered for the
+// scenario's grant.
+func PickClient(t *target.Target, info ScenarioInfo, name string) (target.Client, error) {
+	if name != "" {
+		c, ok := t.Client(name)
+		if !ok {
+			names := make([]string, 0, len(t.Clients))
+			for _, c := range t.Clients {
+				names = append(names, c.Name)
+			}
+			return target.Client{}, fmt.Errorf("target %s has no client %q; it has %s", t.Name, name, strings.Join(names, ", "))
+		}
+		if info.Grant != "" && !c.HasGrant(info.Grant) {
+			return target.Client{}, fmt.Errorf("client %q is not registered for %s (its grants: %v), which scenario %s needs", name, info.Grant, c.Grants, info.Name)
+		}
+		return c, nil
+	}
+	if info.Grant == "" {
+		return target.Client{}, nil
+	}
+	c, ok := t.ClientFor(info.Grant)
+	if !ok {
+		return target.Client{}, fmt.Errorf("target %s has no client registered for %s, which scenario %s needs", t.Name, info.Grant, info.Name)
+	}
+	return c, nil
+}
+
+// isJWT reports whether v has the shape of a compact JWS.
+func isJWT(v string) bool {
+	return strings.Count(v, ".") == 2 && strings.HasPrefix(v, "eyJ")
+}

@@ -1,0 +1,183 @@
+package loadtest
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/idpconform/idpconform/internal/results"
+)
+
+// ToRun wraps a load report in the results model every report renders
+// from: the measurements in Run.Load, and each gate as a spec (scenario
+// "load", requirement "SLO" or the built-in check) so JUnit and the
+// summary count them like conformance specs.
+func ToRun(l *results.Load, tool results.Tool, tg results.Target, started, ended time.Time) *results.Run {
+	run := &results.Run{SchemaVersion: results.SchemaVersion, Kind: results.KindLoad, Tool: tool, Target: tg,
+		StartedAt: started, EndedAt: ended, Load: l}
+	for _, g := range l.Gates {
+		sp := results.Spec{Name: fmt.Sprintf("%s [%s]", g.Name, g.Scope), Scenario: "load", Labels: []string{"load", l.Scenario},
+			Requirement: requirementOf(g.Name), Severity: "MUST", State: results.Passed}
+		if !g.Passed {
+			sp.State = results.Failed
+			sp.Failure = g.Message
+		} else {
+			sp.Info = []string{g.Message}
+		}
+		run.Specs = append(run.Specs, sp)
+	}
+	run.Summarize()
+	if l.Interrupted {
+		run.SuiteFailure = "interrupted before the plan's end"
+		run.Summary.Verdict = "fail"
+	}
+	return run
+}
+
+func requirementOf(gate string) string {
+	switch {
+	case gate == gateValid:
+		return "generator attempted ≥ 98% of the requested rate"
+	case strings.HasPrefix(gate, "unique "):
+		return "RFC 7519 §4.1.7 (jti unique); a credential is never issued twice"
+	case gate == gateVerified:
+		return "signature, claims and contract of sampled tokens"
+	case gate == gateComplete:
+		return "the plan ran to its end"
+	case gate == gateCapacity:
+		return "a rate met every SLO"
+	default:
+		return "SLO"
+	}
+}
+
+// WriteSummary writes the terminal summary of a load run: one row per step
+// with requested and attempted rate, validity, success, throughput and
+// latency percentiles, then errors, uniqueness, verification, capacity and
+// every gate verdict.
+func WriteSummary(w io.Writer, run *results.Run) error {
+	l := run.Load
+	var b strings.Builder
+	verdict := "PASS"
+	if !run.Passed() {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(&b, "\nidpconform load: %s (scenario %s", verdict, l.Scenario)
+	if l.Client != "" {
+		fmt.Fprintf(&b, ", client %s", l.Client)
+	}
+	fmt.Fprintf(&b, ", target %s", run.Target.Name)
+	if run.Target.Issuer != "" {
+		fmt.Fprintf(&b, ", issuer %s", run.Target.Issuer)
+	}
+	b.WriteString(")\n")
+	g := l.Generator
+	fmt.Fprintf(&b, "generator: %s", g.HTTPVersion)
+	if len(g.Protocols) > 0 {
+		fmt.Fprintf(&b, " (responses: %s)", protocolList(g.Protocols))
+	}
+	fmt.Fprintf(&b, ", workers %d to %d, timeout %s, %d CPUs", g.Workers, g.MaxWorkers, g.Timeout, g.NumCPU)
+	if l.SigningAlg != "" {
+		fmt.Fprintf(&b, "; embedded mock signs %s", l.SigningAlg)
+	}
+	if l.Shard != nil {
+		fmt.Fprintf(&b, "; shard %d/%d", l.Shard.Index, l.Shard.Count)
+	}
+	if len(l.MergedFrom) > 0 {
+		fmt.Fprintf(&b, "; merged from %d files", len(l.MergedFrom))
+	}
+	b.WriteString("\n\n")
+
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "step\trequested\tattempted\tvalid\tok/sent\tsuccess\tthroughput\tp50\tp90\tp99\tmax\tcpu/req")
+	for _, s := range l.Steps {
+		req := FormatRate(s.RequestedRate)
+		if s.Model == "ramp" {
+			req += " to " + FormatRate(s.RequestedRateEnd)
+		}
+		valid := "yes"
+		if !s.Valid {
+			valid = "NO"
+		}
+		cpu := "-"
+		if s.CPU != nil && s.Requests > 0 {
+			cpu = fmtDur(s.CPU.PerRequest)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.1f/s (%.1f%%)\t%s\t%d/%d\t%.3f%%\t%.1f/s\t%s\t%s\t%s\t%s\t%s\n",
+			s.Name, req, s.AttemptedRate, 100*s.AttemptedRatio, valid, s.OK, s.Requests, 100*s.Success, s.Throughput,
+			fmtDur(s.Latency.P50), fmtDur(s.Latency.P90), fmtDur(s.Latency.P99), fmtDur(s.Latency.Max), cpu)
+	}
+	tw.Flush()
+	if g.CPUScope != "" {
+		fmt.Fprintf(&b, "cpu/req is the CPU of the %s per request sent\n", g.CPUScope)
+	}
+
+	var errs []string
+	for _, s := range l.Steps {
+		for _, e := range s.Errors {
+			errs = append(errs, fmt.Sprintf("  %-12s %8d  %s", s.Name, e.Count, e.Message))
+		}
+	}
+	if len(errs) > 0 {
+		b.WriteString("\nerrors by status and OAuth error code:\n" + strings.Join(errs, "\n") + "\n")
+	}
+	var bad []string
+	for _, s := range l.Steps {
+		if !s.Valid {
+			bad = append(bad, fmt.Sprintf("  %s: %s", s.Name, s.InvalidReason))
+		}
+	}
+	if len(bad) > 0 {
+		b.WriteString("\ninvalid steps (their latencies measure the generator, not the target):\n" + strings.Join(bad, "\n") + "\n")
+	}
+
+	if len(l.Uniqueness) > 0 {
+		parts := make([]string, len(l.Uniqueness))
+		for i, u := range l.Uniqueness {
+			parts[i] = fmt.Sprintf("%s %d seen, %d duplicates", u.Kind, u.Seen, u.Duplicates)
+		}
+		fmt.Fprintf(&b, "\nuniqueness: %s\n", strings.Join(parts, "; "))
+	}
+	if v := l.Verification; v.Every > 0 {
+		fmt.Fprintf(&b, "verification (1 in %d, off the hot path): %d offered, %d verified, %d failed, %d dropped while busy, %d not verified in time, %d opaque\n",
+			v.Every, v.Offered, v.Verified, v.Failed, v.Dropped, v.NotVerified, v.Unverifiable)
+		for _, f := range v.Failures {
+			fmt.Fprintf(&b, "  %8d  %s\n", f.Count, f.Reason)
+		}
+	}
+	if c := l.Capacity; c != nil {
+		if c.Found {
+			fmt.Fprintf(&b, "\ncapacity: %s (throughput %.1f/s) after %d probes; bound: %s: %s\n", FormatRate(c.Rate), c.Throughput, c.Probes, c.Bound, c.Detail)
+		} else {
+			fmt.Fprintf(&b, "\ncapacity: none found after %d probes: %s\n", c.Probes, c.Detail)
+		}
+	}
+
+	b.WriteString("\ngates:\n")
+	gates := append([]results.LoadGate(nil), l.Gates...)
+	sort.SliceStable(gates, func(i, j int) bool { return !gates[i].Passed && gates[j].Passed })
+	for _, gt := range gates {
+		fmt.Fprintf(&b, "  [%s] %s\n", gt.Scope, gt.Message)
+	}
+	if len(gates) == 0 {
+		b.WriteString("  (none)\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func protocolList(m map[string]uint64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
