@@ -27,17 +27,9 @@ func (g *refreshToken) handle(r *http.Request, cfg *config, c *Client) (*claimSe
 	if !m.clock.now().Before(st.rec.expires) && !cfg.faults.on(FaultRefreshExpiredAccepted) {
 		return nil, bad
 	}
-	if c.Refresh != NoRotation {
-		st, _ = m.store.useRefresh(raw)
-		if st.used && !cfg.faults.on(FaultRefreshReuse) {
-			if c.Refresh == RotateRevokeFamily {
-				m.store.revokeFamily(st.rec.family)
-			}
-			return nil, bad
-		}
-	}
 	fam := st.rec.family
 	scopes := st.rec.scopes
+	// A bad request must not use the token up: check the scope first.
 	if req := strings.Fields(r.PostForm.Get("scope")); len(req) > 0 {
 		for _, s := range req {
 			if !slices.Contains(fam.scopes, s) && !cfg.faults.on(FaultRefreshScopeWidened) {
@@ -45,6 +37,15 @@ func (g *refreshToken) handle(r *http.Request, cfg *config, c *Client) (*claimSe
 			}
 		}
 		scopes = req
+	}
+	if c.Refresh != NoRotation {
+		st, _ = m.store.useRefresh(raw)
+		if st.used && !cfg.faults.on(FaultRefreshReuse) {
+			if c.Refresh == RotateRevokeFamily {
+				m.store.revokeFamily(fam)
+			}
+			return nil, bad
+		}
 	}
 	if cfg.faults.on(FaultRefreshScopeWidened) {
 		scopes = widen(scopes)

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -483,4 +485,16 @@ func (h *harness) introspect(tok string) *resp {
 		h.t.Fatalf("introspect: HTTP %d %s", r.status, r.body)
 	}
 	return r
+}
+
+func readFixtureKey(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join("..", "fixtures", "keys", name))
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
