@@ -298,6 +298,10 @@ func (f Fault) String() string {
 // An unknown name or a bad value is refused with the valid choices.
 func ParseFault(s string) (Fault, error) {
 	name, value, _ := strings.Cut(strings.TrimSpace(s), "=")
+	if i := strings.IndexByte(name, '@'); i >= 0 && value == "" {
+		// "malformed-json@token": an endpoint without a value.
+		name, value = name[:i], name[i:]
+	}
 	f := Fault{Name: FaultName(name), Value: value}
 	if err := f.check(); err != nil {
 		return Fault{}, err

@@ -498,3 +498,9 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+// atHashOf is OIDC Core's at_hash for an RS256 or ES256 token.
+func atHashOf(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
