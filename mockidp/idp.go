@@ -298,6 +298,9 @@ func (m *IdP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *IdP) logRequest(r *http.Request, status int, start time.Time) {
+	if !m.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
 	m.log.Info("request", "issuer", m.issuer, "method", r.Method, "path", r.URL.Path, "status", status, "elapsed", time.Since(start))
 }
 
