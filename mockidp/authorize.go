@@ -383,9 +383,19 @@ func validVerifierSyntax(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_' || r == '~') {
+		if !isUnreserved(r) {
 			return false
 		}
 	}
 	return true
+}
+
+// isUnreserved reports whether r is an RFC 3986 §2.3 unreserved character.
+func isUnreserved(r rune) bool {
+	switch {
+	case r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+		return true
+	default:
+		return r == '-' || r == '.' || r == '_' || r == '~'
+	}
 }

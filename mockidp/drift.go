@@ -207,7 +207,7 @@ func validClaimName(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if !(r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+		if r == '.' || r == '~' || !isUnreserved(r) {
 			return false
 		}
 	}

@@ -190,7 +190,7 @@ func (k *keyring) verify(raw string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lastErr error = fmt.Errorf("no key")
+	lastErr := fmt.Errorf("no key of this issuer verifies the token")
 	for _, key := range keys {
 		if len(jws.Signatures) == 1 && jws.Signatures[0].Header.KeyID != "" && jws.Signatures[0].Header.KeyID != key.KeyID {
 			continue

@@ -92,7 +92,7 @@ func (s *Server) AddIssuer(prefix string, o Options) (*IdP, error) {
 			return nil, fmt.Errorf("mockidp: issuer path %q would hide the root issuer's %s endpoint", prefix, reserved)
 		}
 	}
-	base := strings.TrimSuffix(s.URL, s.IdP.prefix)
+	base := strings.TrimSuffix(s.URL, s.prefix)
 	o.Issuer = base + prefix
 	s.mu.Lock()
 	defer s.mu.Unlock()

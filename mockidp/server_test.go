@@ -120,7 +120,8 @@ func TestServerLifecycle(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := c.Get(s.URL + mockidp.PathDiscovery); err == nil {
+	if res, err := c.Get(s.URL + mockidp.PathDiscovery); err == nil {
+		res.Body.Close()
 		t.Error("served after Close")
 	}
 	// An unstarted server closes its listener.

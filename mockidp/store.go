@@ -289,12 +289,6 @@ func (s *store) revokeFamily(f *family) {
 	f.revoked = true
 }
 
-func (s *store) familyRevoked(f *family) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return f.revoked
-}
-
 func (s *store) revokeJTI(jti string, exp time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
