@@ -11,20 +11,35 @@ import (
 // claimSet is a JWT claims object that keeps the order claims were set in.
 // Profiles set claims in the order their vendor documents them, and the
 // reorder-claims drift needs an order to change: encoding/json sorts map
-// keys, so a map cannot express either.
+// keys, so a map cannot express either. A token has a score of claims at
+// most, so a slice searched linearly is cheaper than a map.
 type claimSet struct {
-	names []string
-	vals  map[string]any
+	list []claim
 }
 
-func newClaims() *claimSet { return &claimSet{vals: make(map[string]any, 16)} }
+type claim struct {
+	name string
+	val  any
+}
+
+func newClaims() *claimSet { return &claimSet{list: make([]claim, 0, 20)} }
+
+func (c *claimSet) index(name string) int {
+	for i := range c.list {
+		if c.list[i].name == name {
+			return i
+		}
+	}
+	return -1
+}
 
 // set adds or replaces a claim; a new claim goes last.
 func (c *claimSet) set(name string, v any) {
-	if _, ok := c.vals[name]; !ok {
-		c.names = append(c.names, name)
+	if i := c.index(name); i >= 0 {
+		c.list[i].val = v
+		return
 	}
-	c.vals[name] = v
+	c.list = append(c.list, claim{name, v})
 }
 
 // setIf sets the claim unless v is the zero string or an empty list.
@@ -43,40 +58,44 @@ func (c *claimSet) setIf(name string, v any) {
 }
 
 func (c *claimSet) get(name string) (any, bool) {
-	v, ok := c.vals[name]
-	return v, ok
+	if i := c.index(name); i >= 0 {
+		return c.list[i].val, true
+	}
+	return nil, false
 }
 
-func (c *claimSet) has(name string) bool { _, ok := c.vals[name]; return ok }
+func (c *claimSet) has(name string) bool { return c.index(name) >= 0 }
 
 func (c *claimSet) del(name string) {
-	if _, ok := c.vals[name]; !ok {
-		return
-	}
-	delete(c.vals, name)
-	c.names = slices.DeleteFunc(c.names, func(n string) bool { return n == name })
+	c.list = slices.DeleteFunc(c.list, func(x claim) bool { return x.name == name })
 }
 
 // Names returns the claim names in order.
-func (c *claimSet) Names() []string { return slices.Clone(c.names) }
+func (c *claimSet) Names() []string {
+	out := make([]string, len(c.list))
+	for i, x := range c.list {
+		out[i] = x.name
+	}
+	return out
+}
 
 // MarshalJSON writes the claims in their order. Strings, integers and
 // booleans, nearly every claim, skip reflection: the claims are encoded on
 // every token request.
 func (c *claimSet) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 64*len(c.names)+2)
+	b := make([]byte, 0, 64*len(c.list)+2)
 	b = append(b, '{')
-	for i, n := range c.names {
+	for i, x := range c.list {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		var err error
-		if b, err = appendJSON(b, n); err != nil {
+		if b, err = appendJSON(b, x.name); err != nil {
 			return nil, err
 		}
 		b = append(b, ':')
-		if b, err = appendJSON(b, c.vals[n]); err != nil {
-			return nil, fmt.Errorf("claim %s: %w", n, err)
+		if b, err = appendJSON(b, x.val); err != nil {
+			return nil, fmt.Errorf("claim %s: %w", x.name, err)
 		}
 	}
 	return append(b, '}'), nil

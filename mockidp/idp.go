@@ -388,6 +388,12 @@ func (m *IdP) Users() []User {
 // SetFaults replaces the faults in force. A fault that is unknown, has a
 // bad value, or belongs to another profile is refused and nothing changes.
 func (m *IdP) SetFaults(fs ...Fault) error {
+	m.cfgMu.Lock()
+	defer m.cfgMu.Unlock()
+	return m.setFaultsLocked(fs)
+}
+
+func (m *IdP) setFaultsLocked(fs []Fault) error {
 	checked := make([]Fault, 0, len(fs))
 	for _, f := range fs {
 		if err := f.check(); err != nil {
@@ -399,8 +405,6 @@ func (m *IdP) SetFaults(fs ...Fault) error {
 		}
 		checked = append(checked, f)
 	}
-	m.cfgMu.Lock()
-	defer m.cfgMu.Unlock()
 	old := m.cfg.Load()
 	m.cfg.Store(&config{faults: newFaultSet(checked), drift: old.drift})
 	return nil
@@ -408,7 +412,9 @@ func (m *IdP) SetFaults(fs ...Fault) error {
 
 // AddFault switches one more fault on (replacing one of the same name).
 func (m *IdP) AddFault(f Fault) error {
-	return m.SetFaults(append(m.ActiveFaults(), f)...)
+	m.cfgMu.Lock()
+	defer m.cfgMu.Unlock()
+	return m.setFaultsLocked(append(slices.Clone(m.cfg.Load().faults.list), f))
 }
 
 // RemoveFault switches a fault off.

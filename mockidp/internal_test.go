@@ -2,7 +2,9 @@ package mockidp
 
 import (
 	"encoding/json"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -126,5 +128,28 @@ func TestFaultShareSequence(t *testing.T) {
 func TestVarint(t *testing.T) {
 	if got := appendVarint(nil, 300); !slices.Equal(got, []byte{0xac, 0x02}) {
 		t.Errorf("300 -> %x", got)
+	}
+}
+
+// README.md documents every fault and drift of the catalogues.
+func TestReadmeListsCatalogues(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range faultCatalog {
+		if !strings.Contains(string(b), "| `"+string(f.Name)+"` |") {
+			t.Errorf("README.md lacks fault %s", f.Name)
+		}
+	}
+	for _, d := range driftCatalog {
+		if !strings.Contains(string(b), "| `"+string(d.Name)+"` |") {
+			t.Errorf("README.md lacks drift %s", d.Name)
+		}
+	}
+	for _, p := range Profiles() {
+		if !strings.Contains(string(b), "| `"+p+"` |") {
+			t.Errorf("README.md lacks profile %s", p)
+		}
 	}
 }

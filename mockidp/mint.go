@@ -230,9 +230,9 @@ func applyClaimDrift(ds *driftSet, c *claimSet) {
 	}
 	if d, ok := ds.get(DriftReorderClaims); ok {
 		if d.p.text == "shuffle" {
-			rand.Shuffle(len(c.names), func(i, j int) { c.names[i], c.names[j] = c.names[j], c.names[i] })
+			rand.Shuffle(len(c.list), func(i, j int) { c.list[i], c.list[j] = c.list[j], c.list[i] })
 		} else {
-			slices.Reverse(c.names)
+			slices.Reverse(c.list)
 		}
 	}
 }
