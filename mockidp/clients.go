@@ -151,7 +151,7 @@ const (
 	ClientRefreshStaticSecret = "idpconform-refresh-static-secret"
 )
 
-// DefaultAkoyaProducts are the products of seed 001's example.
+// defaultAkoyaProducts are the products of seed 001's example.
 var defaultAkoyaProducts = []string{"ACCOUNT_DETAILED", "STATEMENTS", "TRANSACTIONS"}
 
 // DefaultAkoyaProducts returns the Akoya products a client permissions by
