@@ -3,9 +3,11 @@ package mockidp_test
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -278,4 +280,40 @@ func (r *recorder) Write(p []byte) (int, error) {
 		r.status = 200
 	}
 	return r.body.Write(p)
+}
+
+// The request log names method, path and status, never a secret, a code
+// or a token.
+func TestLogHoldsNoSecret(t *testing.T) {
+	var buf syncBuffer
+	h := start(t, mockidp.Options{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	tk := h.codeFlow(code, url.Values{"state": {"state-secretish"}})
+	cc := h.cc(ccBasic, "")
+	log := buf.String()
+	if !strings.Contains(log, "path=/token") || !strings.Contains(log, "status=200") {
+		t.Fatalf("log lacks the requests:\n%s", log)
+	}
+	for _, secret := range []string{mockidp.ClientCCSecret, mockidp.ClientCodeSecret, mockidp.UserAlicePassword,
+		tk.access, tk.refresh, tk.id, cc.str("access_token"), "state-secretish"} {
+		if strings.Contains(log, secret) {
+			t.Errorf("log holds a secret (%d chars)", len(secret))
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
