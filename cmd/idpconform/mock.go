@@ -198,6 +198,11 @@ func runMock(cmd *cobra.Command, fl mockFlags) error {
 		o.Faults = append(o.Faults, f)
 	}
 
+	// Signals are caught before the banner tells anyone the mock is up: a
+	// Ctrl-C right after it must stop the mock cleanly, not kill it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
 	srv, err := mockidp.NewUnstartedServer(fl.addr, root)
 	if err != nil {
 		return usageError("%w", err)
@@ -237,8 +242,6 @@ func runMock(cmd *cobra.Command, fl mockFlags) error {
 	fmt.Fprintf(out, "users: %s, %s (passwords: see idpconform mock --help)\n", mockidp.UserAlice, mockidp.UserBob)
 	fmt.Fprintln(out, "press Ctrl-C to stop")
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	<-ctx.Done()
 	fmt.Fprintln(out, "stopping")
 	return srv.Close()
