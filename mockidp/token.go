@@ -1,78 +1,125 @@
 package mockidp
 
 import (
-	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
-	"sort"
+	"strconv"
 	"strings"
-	"time"
 )
 
-// grantHandler serves one grant type at the token endpoint.
+// grantHandler serves one grant type at the token endpoint. The endpoint
+// has authenticated the client and checked it may use the grant before
+// handle is called.
 type grantHandler interface {
 	grantType() string
-	handle(r *http.Request, c *Client) (map[string]any, *Error)
+	handle(r *http.Request, cfg *config, c *Client) (*claimSet, *Error)
 }
 
-// maxFormBytes bounds a token request body.
+var (
+	_ grantHandler = (*clientCredentials)(nil)
+	_ grantHandler = (*authorizationCode)(nil)
+	_ grantHandler = (*refreshToken)(nil)
+)
+
+// maxFormBytes bounds a request body.
 const maxFormBytes = 64 << 10
 
-func (m *IdP) handleToken(w http.ResponseWriter, r *http.Request) {
+// parseForm reads an application/x-www-form-urlencoded body and refuses
+// repeated parameters (RFC 6749 §3.2).
+func parseForm(w http.ResponseWriter, r *http.Request) *Error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if ct := r.Header.Get("Content-Type"); r.Method == http.MethodPost && r.ContentLength != 0 && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		return ErrInvalidRequest.WithDescription("content type must be application/x-www-form-urlencoded")
+	}
 	if err := r.ParseForm(); err != nil {
-		writeError(w, ErrInvalidRequest.WithDescription("body is not a valid form"), false)
-		return
+		return ErrInvalidRequest.WithDescription("body is not a valid form")
 	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		writeError(w, ErrInvalidRequest.WithDescription("content type must be application/x-www-form-urlencoded"), false)
-		return
-	}
-	// RFC 6749 §3.2: parameters sent without a value are treated as omitted;
-	// repeated parameters are an error.
 	for k, vs := range r.PostForm {
 		if len(vs) > 1 {
-			writeError(w, ErrInvalidRequest.WithDescription("parameter "+k+" repeated"), false)
-			return
+			return ErrInvalidRequest.WithDescription("parameter " + k + " repeated")
 		}
 	}
-	client, basic, e := m.authenticate(r)
+	return nil
+}
+
+// handleToken is the token endpoint (RFC 6749 §3.2).
+func (m *IdP) handleToken(w http.ResponseWriter, r *http.Request) {
+	cfg := m.cfgOf(r)
+	var drop []string
+	if cfg.faults.on(FaultNoCacheControl) {
+		drop = append(drop, "Cache-Control")
+	}
+	if cfg.faults.on(FaultNoPragma) {
+		drop = append(drop, "Pragma")
+	}
+	if drop != nil {
+		w = &headerDropper{ResponseWriter: w, drop: drop}
+	}
+	if e := parseForm(w, r); e != nil {
+		writeError(w, cfg.faults, e, false)
+		return
+	}
+	client, basic, e := m.authenticate(r, cfg.faults)
 	if e != nil {
-		writeError(w, e, basic)
+		writeError(w, cfg.faults, e, basic)
 		return
 	}
 	gt := r.PostForm.Get("grant_type")
 	if gt == "" {
-		writeError(w, ErrInvalidRequest.WithDescription("grant_type missing"), basic)
+		writeError(w, cfg.faults, ErrInvalidRequest.WithDescription("grant_type missing"), basic)
 		return
 	}
 	h, ok := m.grants[gt]
 	if !ok {
-		writeError(w, ErrUnsupportedGrantType.WithDescription("grant type "+gt+" is not supported"), basic)
+		writeError(w, cfg.faults, ErrUnsupportedGrantType.WithDescription("grant type "+gt+" is not supported"), basic)
 		return
 	}
 	if !client.allowsGrant(gt) {
-		writeError(w, ErrUnauthorizedClient.WithDescription("client may not use "+gt), basic)
+		writeError(w, cfg.faults, ErrUnauthorizedClient.WithDescription("client may not use "+gt), basic)
 		return
 	}
-	body, e := h.handle(r, client)
+	body, e := h.handle(r, cfg, client)
 	if e != nil {
-		writeError(w, e, basic)
+		writeError(w, cfg.faults, e, basic)
 		return
 	}
 	writeJSON(w, http.StatusOK, body)
 }
 
+// tokenResponse builds a successful token response (RFC 6749 §5.1), bent by
+// the response faults.
+func tokenResponse(cfg *config, accessToken string, expiresIn int64, scopes []string) *claimSet {
+	b := newClaims()
+	b.set("access_token", accessToken)
+	tt := "Bearer"
+	if f, ok := cfg.faults.get(FaultTokenType); ok {
+		tt = f.p.text
+	}
+	b.set("token_type", tt)
+	switch {
+	case cfg.faults.on(FaultNoExpiresIn):
+	case cfg.faults.on(FaultExpiresInString):
+		b.set("expires_in", strconv.FormatInt(expiresIn, 10))
+	default:
+		b.set("expires_in", expiresIn)
+	}
+	if len(scopes) > 0 {
+		b.set("scope", strings.Join(scopes, " "))
+	}
+	return b
+}
+
 // grantScopes checks requested against allowed. With nothing requested the
-// client gets all it is allowed (RFC 6749 §3.3 lets the server pick a default).
+// client gets all it is allowed (RFC 6749 §3.3 lets the server pick a
+// default). A custom scope registered as prefix:name:suffix may be requested
+// as prefix:name (seed 004) and is granted as requested.
 func grantScopes(requested string, allowed []string) ([]string, *Error) {
 	if strings.TrimSpace(requested) == "" {
 		return slices.Clone(allowed), nil
 	}
 	var out []string
 	for _, s := range strings.Fields(requested) {
-		if !slices.Contains(allowed, s) {
+		if !scopeAllowed(s, allowed) {
 			return nil, ErrInvalidScope.WithDescription("scope " + s + " is not allowed for this client")
 		}
 		if !slices.Contains(out, s) {
@@ -82,88 +129,47 @@ func grantScopes(requested string, allowed []string) ([]string, *Error) {
 	return out, nil
 }
 
+func scopeAllowed(s string, allowed []string) bool {
+	if slices.Contains(allowed, s) {
+		return true
+	}
+	if strings.Count(s, ":") != 1 {
+		return false
+	}
+	return slices.ContainsFunc(allowed, func(a string) bool { return strings.Count(a, ":") == 2 && scopeBase(a) == s })
+}
+
+// widen adds the scope the scope-widened faults grant beyond the request.
+func widen(scopes []string) []string {
+	if slices.Contains(scopes, widenedScope) {
+		return scopes
+	}
+	return append(slices.Clone(scopes), widenedScope)
+}
+
+const widenedScope = "admin"
+
 // clientCredentials is RFC 6749 §4.4.
 type clientCredentials struct{ m *IdP }
 
-func (clientCredentials) grantType() string { return "client_credentials" }
+func (clientCredentials) grantType() string { return GrantClientCredentials }
 
-func (g *clientCredentials) handle(r *http.Request, c *Client) (map[string]any, *Error) {
+func (g *clientCredentials) handle(r *http.Request, cfg *config, c *Client) (*claimSet, *Error) {
 	scopes, e := grantScopes(r.PostForm.Get("scope"), c.Scopes)
 	if e != nil {
 		return nil, e
 	}
-	tok, ttl, e := g.m.issueAccessToken(c, c.ID, scopes)
+	if cfg.faults.on(FaultScopeWidened) {
+		scopes = widen(scopes)
+	}
+	tok, ttl, e := g.m.issueAccessToken(cfg, c, nil, g.m.profile.v.clientSubject(c), scopes, nil)
 	if e != nil {
 		return nil, e
 	}
+	resp := tokenResponse(cfg, tok, int64(ttl.Seconds()), scopes)
 	// RFC 6749 §4.4.3: a refresh token should not be included.
-	resp := map[string]any{
-		"access_token": tok,
-		"token_type":   "Bearer",
-		"expires_in":   int64(ttl / time.Second),
-	}
-	if len(scopes) > 0 {
-		resp["scope"] = strings.Join(scopes, " ")
+	if cfg.faults.on(FaultCCRefreshToken) {
+		resp.set("refresh_token", g.m.newOpaque(cfg))
 	}
 	return resp, nil
-}
-
-// issueAccessToken makes an access token for client c acting for subject,
-// a JWT (RFC 9068) or an opaque string as the client is registered.
-func (m *IdP) issueAccessToken(c *Client, subject string, scopes []string) (string, time.Duration, *Error) {
-	now := m.now()
-	ttl := c.ttl()
-	rec := &issued{Kind: "access_token", ClientID: c.ID, Subject: subject, Scope: strings.Join(scopes, " "), IssuedAt: now, Expires: now.Add(ttl)}
-	if c.AccessTokenFormat == "opaque" {
-		tok := randomString(32)
-		m.store.put(tok, rec)
-		return tok, ttl, nil
-	}
-	aud := c.Audience
-	if aud == "" {
-		aud = c.ID
-	}
-	claims := map[string]any{
-		"iss":       m.issuer,
-		"sub":       subject,
-		"client_id": c.ID,
-		"iat":       now.Unix(),
-		"exp":       now.Add(ttl).Unix(),
-		"jti":       m.store.newJTI(),
-	}
-	if m.profile.AudienceArray {
-		claims["aud"] = []string{aud}
-	} else {
-		claims["aud"] = aud
-	}
-	if len(scopes) > 0 {
-		claims["scope"] = strings.Join(scopes, " ")
-	}
-	tok, err := m.signClaims(claims, "at+jwt", "")
-	if err != nil {
-		return "", 0, ErrServerError.WithDescription("signing failed")
-	}
-	m.store.put(tok, rec)
-	return tok, ttl, nil
-}
-
-func (m *IdP) signClaims(claims map[string]any, typ, cty string) (string, error) {
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
-	}
-	tok, err := m.keys.sign(payload, typ, cty)
-	if err != nil {
-		m.log.Error("sign", "err", err)
-		return "", errors.New("sign failed")
-	}
-	return tok, nil
-}
-
-func sortStrings(s []string) { sort.Strings(s) }
-
-func writeJSONCacheable(w http.ResponseWriter, v any) {
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	w.WriteHeader(http.StatusOK)
-	_ = json.NewEncoder(w).Encode(v)
 }

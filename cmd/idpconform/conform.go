@@ -24,6 +24,8 @@ import (
 type conformFlags struct {
 	target      string
 	mockProfile string
+	mockDrift   []string
+	mockFaults  []string
 	labelFilter string
 	focus       []string
 	skip        []string
@@ -67,6 +69,9 @@ output.`,
   # The mock imitating another vendor:
   idpconform conform --mock-profile nextidentity
 
+  # Prove the suites catch a misbehaving IdP (this run should fail):
+  idpconform conform --mock-fault no-cache-control --mock-drift drop-claim=sub
+
   # A real IdP, client-credentials specs only:
   export IDP_CLIENT_SECRET=...
   idpconform conform --target my-idp.yaml --label-filter client-credentials
@@ -81,6 +86,8 @@ output.`,
 	f := cmd.Flags()
 	f.StringVarP(&fl.target, "target", "t", "", "target file (YAML); default: the bundled mock")
 	f.StringVar(&fl.mockProfile, "mock-profile", "", "run against the bundled mock with this profile: "+strings.Join(target.MockProfiles, ", "))
+	f.StringArrayVar(&fl.mockDrift, "mock-drift", nil, "add a drift to the bundled mock (repeatable), e.g. drop-claim=sub; list: idpconform mock --list")
+	f.StringArrayVar(&fl.mockFaults, "mock-fault", nil, "add a fault to the bundled mock (repeatable), e.g. latency=50ms; list: idpconform mock --list")
 	f.StringVarP(&fl.labelFilter, "label-filter", "l", "", `Ginkgo label filter, e.g. "client-credentials && !expiry"`)
 	f.StringArrayVar(&fl.focus, "focus", nil, "run only specs whose text matches this regular expression (repeatable)")
 	f.StringArrayVar(&fl.skip, "skip", nil, "skip specs whose text matches this regular expression (repeatable)")
@@ -117,6 +124,9 @@ func runConform(cmd *cobra.Command, fl conformFlags) error {
 	}
 	tg, err := loadTarget(fl.target, fl.mockProfile)
 	if err != nil {
+		return err
+	}
+	if err := applyMockFlags(tg, fl.mockDrift, fl.mockFaults); err != nil {
 		return err
 	}
 	cs, err := loadContracts(fl.contracts)
@@ -209,6 +219,24 @@ func loadTarget(path, mockProfile string) (*target.Target, error) {
 		tg.Mock.Profile = mockProfile
 	}
 	return tg, nil
+}
+
+// applyMockFlags adds --mock-drift and --mock-fault to the target's mock
+// section and checks the result, so a bad name is refused before anything
+// starts.
+func applyMockFlags(tg *target.Target, drift, faults []string) error {
+	if len(drift)+len(faults) == 0 {
+		return nil
+	}
+	if tg.Mock == nil {
+		return usageError("--mock-drift and --mock-fault need a mock target, but %s names the real issuer %s", tg.File, tg.Issuer)
+	}
+	tg.Mock.Drift = append(tg.Mock.Drift, drift...)
+	tg.Mock.Faults = append(tg.Mock.Faults, faults...)
+	if err := tg.Mock.Check(); err != nil {
+		return usageError("%w", err)
+	}
+	return nil
 }
 
 // loadContracts reads the bundled contracts and, if dir is set, the user's.

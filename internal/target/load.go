@@ -10,10 +10,11 @@ import (
 
 	"github.com/idpconform/idpconform/internal/slo"
 	"github.com/idpconform/idpconform/internal/yamlfile"
+	"github.com/idpconform/idpconform/mockidp"
 )
 
 // MockProfiles are the vendor profiles the bundled mock can imitate.
-var MockProfiles = []string{"generic", "akoya", "akoya-legacy", "akkess", "nextidentity"}
+var MockProfiles = mockidp.Profiles()
 
 // Load reads, resolves and validates the target file at path. Environment
 // references (${NAME}, ${NAME:-default}) are resolved with os.LookupEnv.
@@ -102,8 +103,8 @@ func validate(t *Target) []yamlfile.Problem {
 	case t.Mock == nil && t.Issuer == "" && t.Endpoints.Token == "":
 		add("$", "no IdP: set issuer (discovery), endpoints.token, or mock")
 	}
-	if t.Mock != nil && !slices.Contains(MockProfiles, t.Mock.Profile) {
-		add("$.mock.profile", "unknown mock profile %q; expected one of %s", t.Mock.Profile, strings.Join(MockProfiles, ", "))
+	if t.Mock != nil {
+		ps = append(ps, validateMock(t.Mock)...)
 	}
 	if t.Issuer != "" {
 		if msg := checkURL(t.Issuer); msg != "" {
@@ -239,4 +240,33 @@ func joinAny[T ~string](vs []T) string {
 		s[i] = string(v)
 	}
 	return strings.Join(s, ", ")
+}
+
+// validateMock checks the mock section against the mock's own catalogues,
+// so a bad profile, drift or fault is refused with the valid choices before
+// anything starts.
+func validateMock(m *Mock) []yamlfile.Problem {
+	var ps []yamlfile.Problem
+	if !slices.Contains(MockProfiles, m.Profile) {
+		ps = append(ps, yamlfile.Errorf("$.mock.profile", "unknown mock profile %q; expected one of %s", m.Profile, strings.Join(MockProfiles, ", ")))
+	}
+	if m.SigningAlg != "" && !slices.Contains(DefaultSigningAlgs, m.SigningAlg) {
+		ps = append(ps, yamlfile.Errorf("$.mock.signing_alg", "unsupported signing alg %q; expected one of %s", m.SigningAlg, strings.Join(DefaultSigningAlgs, ", ")))
+	}
+	for i, s := range m.Drift {
+		if _, err := mockidp.ParseDrift(s); err != nil {
+			ps = append(ps, yamlfile.Errorf(fmt.Sprintf("$.mock.drift[%d]", i), "%s", err))
+		}
+	}
+	for i, s := range m.Faults {
+		f, err := mockidp.ParseFault(s)
+		if err != nil {
+			ps = append(ps, yamlfile.Errorf(fmt.Sprintf("$.mock.faults[%d]", i), "%s", err))
+			continue
+		}
+		if info, _ := mockidp.LookupFault(f.Name); len(info.Profiles) > 0 && !slices.Contains(info.Profiles, m.Profile) {
+			ps = append(ps, yamlfile.Errorf(fmt.Sprintf("$.mock.faults[%d]", i), "fault %s applies to profile %s only, not %s", f.Name, strings.Join(info.Profiles, ", "), m.Profile))
+		}
+	}
+	return ps
 }

@@ -5,13 +5,16 @@
 package target
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/idpconform/idpconform/internal/redact"
 	"github.com/idpconform/idpconform/internal/yamlfile"
+	"github.com/idpconform/idpconform/mockidp"
 )
 
 // Target is a loaded, validated target configuration.
@@ -52,10 +55,53 @@ type Target struct {
 	File string `yaml:"-"`
 }
 
-// Mock selects the bundled mock IdP.
+// Mock selects the bundled mock IdP, and how it drifts and misbehaves.
 type Mock struct {
-	// Profile is the vendor the mock imitates.
+	// Profile is the vendor the mock imitates (mockidp.Profiles).
 	Profile string `yaml:"profile"`
+	// SigningAlg overrides the profile's signing algorithm (ES256 or EdDSA
+	// make load runs far cheaper than RS256).
+	SigningAlg string `yaml:"signing_alg"`
+	// Drift lists changes the mock makes to what it issues, in the syntax
+	// of `idpconform mock --drift`, e.g. "drop-claim=recipientId"
+	// (mockidp.Drifts).
+	Drift []string `yaml:"drift"`
+	// Faults lists misbehaviours, in the syntax of `idpconform mock
+	// --fault`, e.g. "latency=50ms" (mockidp.Faults).
+	Faults []string `yaml:"faults"`
+	// AutoLogin lets an authorization request name a test user in
+	// login_hint and skip the login and consent forms.
+	AutoLogin bool `yaml:"auto_login"`
+}
+
+// Check validates the section against the mock's catalogues, as Load does;
+// callers that change the section after loading (command-line flags) call
+// it again.
+func (m *Mock) Check() error {
+	var msgs []string
+	for _, p := range validateMock(m) {
+		msgs = append(msgs, p.Msg)
+	}
+	if len(msgs) > 0 {
+		return fmt.Errorf("%s", strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// Apply sets the mock options this section configures. The section was
+// validated when the file was loaded; an error here means it was changed
+// since (a --mock-profile, a --mock-fault) and names the bad value.
+func (m *Mock) Apply(o *mockidp.Options) error {
+	drift, err := mockidp.ParseDrifts(m.Drift)
+	if err != nil {
+		return fmt.Errorf("mock drift: %w", err)
+	}
+	faults, err := mockidp.ParseFaults(m.Faults)
+	if err != nil {
+		return fmt.Errorf("mock faults: %w", err)
+	}
+	o.Profile, o.SigningAlg, o.Drift, o.Faults, o.AutoLogin = m.Profile, m.SigningAlg, drift, faults, m.AutoLogin
+	return nil
 }
 
 // Endpoints are explicit endpoint URLs. Any that are set win over discovery.

@@ -3,11 +3,13 @@ package target
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/idpconform/idpconform/internal/yamlfile"
+	"github.com/idpconform/idpconform/mockidp"
 )
 
 func env(m map[string]string) LookupFunc {
@@ -216,4 +218,97 @@ func FuzzExpand(f *testing.F) {
 			t.Errorf("Expand changed %q without a $: %q", s, out)
 		}
 	})
+}
+
+const mockSection = `name: m
+mock:
+  profile: akoya
+  signing_alg: ES256
+  auto_login: true
+  drift:
+    - drop-claim=recipientId
+    - reorder-claims
+  faults:
+    - latency=20ms..80ms@token
+    - akoya-expired-id-token-accepted
+clients:
+  - name: cc
+    id: idpconform-cc
+    secret: x
+    grants: [client_credentials]
+`
+
+func TestMockSection(t *testing.T) {
+	tg, err := Parse("m.yaml", []byte(mockSection), env(nil))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	var o mockidp.Options
+	if err := tg.Mock.Apply(&o); err != nil {
+		t.Fatal(err)
+	}
+	if o.Profile != "akoya" || o.SigningAlg != "ES256" || !o.AutoLogin || len(o.Drift) != 2 || len(o.Faults) != 2 {
+		t.Errorf("options %+v", o)
+	}
+	if o.Drift[0].String() != "drop-claim=recipientId" || o.Faults[0].String() != "latency=20ms..80ms@token" {
+		t.Errorf("drift %v faults %v", o.Drift, o.Faults)
+	}
+	// The options start a mock as written.
+	m, err := mockidp.New(func() mockidp.Options { o.Issuer = "http://127.0.0.1:1"; return o }())
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if got := m.ActiveFaults(); len(got) != 2 {
+		t.Errorf("faults in force: %v", got)
+	}
+}
+
+func TestMockSectionBad(t *testing.T) {
+	cases := []struct {
+		name, from, to string
+		want           []string
+	}{
+		{"unknown drift", "drop-claim=recipientId", "drop-claims=recipientId", []string{"m.yaml:7:7:", "mock.drift[0]", `unknown drift "drop-claims"`, "valid drifts:"}},
+		{"bad fault value", "latency=20ms..80ms@token", "latency=soon", []string{"m.yaml:10:7:", "mock.faults[0]", "duration"}},
+		{"vendor fault elsewhere", "profile: akoya", "profile: generic", []string{"m.yaml:11:7:", "applies to profile akoya, akoya-legacy only"}},
+		{"bad alg", "signing_alg: ES256", "signing_alg: HS256", []string{"m.yaml:4:16:", "unsupported signing alg"}},
+		{"unknown key", "auto_login: true", "autologin: true", []string{`unknown field "autologin"`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("m.yaml", []byte(strings.Replace(mockSection, c.from, c.to, 1)), env(nil))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%s", w, err)
+				}
+			}
+		})
+	}
+}
+
+// Every bundled target file loads, and each mock profile has one.
+func TestBundledTargets(t *testing.T) {
+	files, err := filepath.Glob("../../fixtures/targets/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("glob: %v", err)
+	}
+	profiles := map[string]bool{}
+	for _, f := range files {
+		tg, err := Load(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if tg.Mock != nil && filepath.Base(f) == "mock-"+tg.Mock.Profile+".yaml" {
+			profiles[tg.Mock.Profile] = true
+		}
+	}
+	for _, p := range mockidp.Profiles() {
+		if !profiles[p] {
+			t.Errorf("no fixtures/targets/mock-%s.yaml", p)
+		}
+	}
 }

@@ -82,7 +82,10 @@ func (f *Framework) Setup(ctx context.Context) error {
 
 	f.Issuer = t.Issuer
 	if t.Mock != nil {
-		o := mockidp.Options{Profile: t.Mock.Profile}
+		var o mockidp.Options
+		if err := t.Mock.Apply(&o); err != nil {
+			return fmt.Errorf("target %s: %w", t.Name, err)
+		}
 		if f.MockOptions != nil {
 			f.MockOptions(&o)
 		}
