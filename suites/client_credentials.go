@@ -87,6 +87,17 @@ func clientCredentialsSpecs(f *fw.Framework) {
 			Expect(tr.Fields).NotTo(HaveKey("refresh_token"), "refresh_token in a client credentials response")
 		})
 
+	// Requirement: RFC 6750 §4, RFC 6749 §7.1
+	// Description: a bearer access token MUST be typed "Bearer" (compared
+	// case-insensitively); a client sends it as Authorization: Bearer.
+	f.It("types access tokens as Bearer",
+		req("RFC 6750 §4", fw.MUST),
+		func(ctx context.Context, s *fw.Spec) {
+			tr := requestCC(ctx, s, s.ClientFor(target.GrantClientCredentials))
+			fw.ExpectIssued(tr)
+			Expect(strings.EqualFold(tr.TokenType, "Bearer")).To(BeTrue(), "token_type %q is not Bearer", tr.TokenType)
+		})
+
 	// Requirement: RFC 6749 §3.3
 	// Description: the server may grant fewer scopes than requested, never
 	// more; an absent scope member means exactly the requested ones.
