@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 	)
 }
 
-func contracts(t *testing.T) contract.Set {
+func contracts(t testing.TB) contract.Set {
 	t.Helper()
 	cs, err := contract.LoadFS(fixtures.FS, fixtures.ContractsDir)
 	if err != nil {
@@ -39,7 +39,7 @@ func contracts(t *testing.T) contract.Set {
 	return cs
 }
 
-func mockTarget(t *testing.T, env map[string]string) *target.Target {
+func mockTarget(t testing.TB, env map[string]string) *target.Target {
 	t.Helper()
 	src, err := fixtures.FS.ReadFile(fixtures.MockTargetPath)
 	if err != nil {
