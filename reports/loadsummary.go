@@ -1,64 +1,23 @@
-package loadtest
+package reports
 
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/idpconform/idpconform/internal/results"
+	"github.com/idpconform/idpconform/internal/slo"
 )
 
-// ToRun wraps a load report in the results model every report renders
-// from: the measurements in Run.Load, and each gate as a spec (scenario
-// "load", requirement "SLO" or the built-in check) so JUnit and the
-// summary count them like conformance specs.
-func ToRun(l *results.Load, tool results.Tool, tg results.Target, started, ended time.Time) *results.Run {
-	run := &results.Run{SchemaVersion: results.SchemaVersion, Kind: results.KindLoad, Tool: tool, Target: tg,
-		StartedAt: started, EndedAt: ended, Load: l}
-	for _, g := range l.Gates {
-		sp := results.Spec{Name: fmt.Sprintf("%s [%s]", g.Name, g.Scope), Scenario: "load", Labels: []string{"load", l.Scenario},
-			Requirement: requirementOf(g.Name), Severity: "MUST", State: results.Passed}
-		if !g.Passed {
-			sp.State = results.Failed
-			sp.Failure = g.Message
-		} else {
-			sp.Info = []string{g.Message}
-		}
-		run.Specs = append(run.Specs, sp)
-	}
-	run.Summarize()
-	if l.Interrupted {
-		run.SuiteFailure = "interrupted before the plan's end"
-		run.Summary.Verdict = "fail"
-	}
-	return run
-}
-
-func requirementOf(gate string) string {
-	switch {
-	case gate == gateValid:
-		return "generator attempted ≥ 98% of the requested rate"
-	case strings.HasPrefix(gate, "unique "):
-		return "RFC 7519 §4.1.7 (jti unique); a credential is never issued twice"
-	case gate == gateVerified:
-		return "signature, claims and contract of sampled tokens"
-	case gate == gateComplete:
-		return "the plan ran to its end"
-	case gate == gateCapacity:
-		return "a rate met every SLO"
-	default:
-		return "SLO"
-	}
-}
-
-// WriteSummary writes the terminal summary of a load run: one row per step
+// writeLoadSummary writes the terminal summary of a load run: one row per step
 // with requested and attempted rate, validity, success, throughput and
 // latency percentiles, then errors, uniqueness, verification, capacity and
 // every gate verdict.
-func WriteSummary(w io.Writer, run *results.Run) error {
+func writeLoadSummary(w io.Writer, run *results.Run) error {
 	l := run.Load
 	var b strings.Builder
 	verdict := "PASS"
@@ -94,9 +53,9 @@ func WriteSummary(w io.Writer, run *results.Run) error {
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "step\trequested\tattempted\tvalid\tok/sent\tsuccess\tthroughput\tp50\tp90\tp99\tmax\tcpu/req")
 	for _, s := range l.Steps {
-		req := FormatRate(s.RequestedRate)
+		req := rateText(s.RequestedRate)
 		if s.Model == "ramp" {
-			req += " to " + FormatRate(s.RequestedRateEnd)
+			req += " to " + rateText(s.RequestedRateEnd)
 		}
 		valid := "yes"
 		if !s.Valid {
@@ -104,11 +63,11 @@ func WriteSummary(w io.Writer, run *results.Run) error {
 		}
 		cpu := "-"
 		if s.CPU != nil && s.Requests > 0 {
-			cpu = fmtDur(s.CPU.PerRequest)
+			cpu = slo.FormatDuration(s.CPU.PerRequest)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%.1f/s (%.1f%%)\t%s\t%d/%d\t%.3f%%\t%.1f/s\t%s\t%s\t%s\t%s\t%s\n",
 			s.Name, req, s.AttemptedRate, 100*s.AttemptedRatio, valid, s.OK, s.Requests, 100*s.Success, s.Throughput,
-			fmtDur(s.Latency.P50), fmtDur(s.Latency.P90), fmtDur(s.Latency.P99), fmtDur(s.Latency.Max), cpu)
+			slo.FormatDuration(s.Latency.P50), slo.FormatDuration(s.Latency.P90), slo.FormatDuration(s.Latency.P99), slo.FormatDuration(s.Latency.Max), cpu)
 	}
 	tw.Flush()
 	if g.CPUScope != "" {
@@ -150,7 +109,7 @@ func WriteSummary(w io.Writer, run *results.Run) error {
 	}
 	if c := l.Capacity; c != nil {
 		if c.Found {
-			fmt.Fprintf(&b, "\ncapacity: %s (throughput %.1f/s) after %d probes; bound: %s: %s\n", FormatRate(c.Rate), c.Throughput, c.Probes, c.Bound, c.Detail)
+			fmt.Fprintf(&b, "\ncapacity: %s (throughput %.1f/s) after %d probes; bound: %s: %s\n", rateText(c.Rate), c.Throughput, c.Probes, c.Bound, c.Detail)
 		} else {
 			fmt.Fprintf(&b, "\ncapacity: none found after %d probes: %s\n", c.Probes, c.Detail)
 		}
@@ -180,4 +139,13 @@ func protocolList(m map[string]uint64) string {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// rateText prints a rate for people as the load engine names its steps:
+// "500/s", "12.50/s".
+func rateText(r float64) string {
+	if r == math.Trunc(r) && r < 1e12 {
+		return strconv.FormatFloat(r, 'f', 0, 64) + "/s"
+	}
+	return strconv.FormatFloat(r, 'f', 2, 64) + "/s"
 }
