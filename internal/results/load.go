@@ -307,3 +307,31 @@ func (l *Load) Passed() bool {
 	}
 	return !l.Interrupted
 }
+
+// FillEmpty turns the absent lists and maps that results.json always
+// carries into empty ones, so a run that sent nothing (interrupted before
+// its first hit, a scenario that could not prepare) encodes them as [] and
+// {} rather than null, as the schema requires.
+func (l *Load) FillEmpty() {
+	if l.Steps == nil {
+		l.Steps = []LoadStep{}
+	}
+	if l.Uniqueness == nil {
+		l.Uniqueness = []LoadUniqueness{}
+	}
+	if l.Gates == nil {
+		l.Gates = []LoadGate{}
+	}
+	for i := range l.Steps {
+		s := &l.Steps[i]
+		if s.StatusCodes == nil {
+			s.StatusCodes = map[string]uint64{}
+		}
+		if s.TimeBuckets == nil {
+			s.TimeBuckets = []LoadTimeBucket{}
+		}
+		if s.Histogram == nil {
+			s.Histogram = []LoadHistogramBucket{}
+		}
+	}
+}
