@@ -8,10 +8,15 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/idpconform/idpconform/internal/results"
 	"github.com/idpconform/idpconform/internal/slo"
 )
+
+// maxPassedGatesShown bounds the passed gates the terminal summary lists: a
+// staircase of many steps has several gates per step.
+const maxPassedGatesShown = 12
 
 // writeLoadSummary writes the terminal summary of a load run: one row per step
 // with requested and attempted rate, validity, success, throughput and
@@ -118,8 +123,15 @@ func writeLoadSummary(w io.Writer, run *results.Run) error {
 	b.WriteString("\ngates:\n")
 	gates := append([]results.LoadGate(nil), l.Gates...)
 	sort.SliceStable(gates, func(i, j int) bool { return !gates[i].Passed && gates[j].Passed })
+	shown := 0
 	for _, gt := range gates {
+		// Every failure is listed; passes only up to a screenful.
+		if gt.Passed && shown >= maxPassedGatesShown {
+			fmt.Fprintf(&b, "  ... and %d more passed (results.json, report.html)\n", len(gates)-shown)
+			break
+		}
 		fmt.Fprintf(&b, "  [%s] %s\n", gt.Scope, gt.Message)
+		shown++
 	}
 	if len(gates) == 0 {
 		b.WriteString("  (none)\n")
@@ -148,4 +160,87 @@ func rateText(r float64) string {
 		return strconv.FormatFloat(r, 'f', 0, 64) + "/s"
 	}
 	return strconv.FormatFloat(r, 'f', 2, 64) + "/s"
+}
+
+// writeLoadMarkdown writes the Markdown summary of a load run: verdict,
+// one row of headline figures per step (the first mdMaxItems), capacity,
+// correctness counts and the failed gates. The HTML report has the charts.
+func writeLoadMarkdown(w io.Writer, run *results.Run) error {
+	l := run.Load
+	var b strings.Builder
+	icon := "✅"
+	if !run.Passed() {
+		icon = "❌"
+	}
+	fmt.Fprintf(&b, "### %s idpconform load: %s\n\n", icon, strings.ToUpper(run.Summary.Verdict))
+	fmt.Fprintf(&b, "Target **%s**", mdText(run.Target.Name))
+	if run.Target.MockProfile != "" {
+		fmt.Fprintf(&b, " (bundled mock, profile %s", mdText(run.Target.MockProfile))
+		if l.SigningAlg != "" {
+			fmt.Fprintf(&b, ", %s", mdText(l.SigningAlg))
+		}
+		b.WriteString(")")
+	}
+	fmt.Fprintf(&b, " · %s, %s", mdText(l.Scenario), mdText(l.Model))
+	if len(l.MergedFrom) > 0 {
+		fmt.Fprintf(&b, ", merged from %d files", len(l.MergedFrom))
+	}
+	failed := 0
+	for _, g := range l.Gates {
+		if !g.Passed {
+			failed++
+		}
+	}
+	fmt.Fprintf(&b, " · %s: %d passed, %d failed · %s\n", plural(len(l.Gates), "gate"), len(l.Gates)-failed, failed,
+		run.EndedAt.Sub(run.StartedAt).Round(time.Millisecond))
+	if run.SuiteFailure != "" {
+		fmt.Fprintf(&b, "\n> **%s**\n", mdText(cut(firstLine(run.SuiteFailure), mdMaxText)))
+	}
+
+	if len(l.Steps) > 0 {
+		b.WriteString("\n| step | requested | attempted | valid | success | throughput | p50 | p99 |\n|---|--:|--:|:-:|--:|--:|--:|--:|\n")
+		for i, s := range l.Steps {
+			if i == mdMaxItems {
+				fmt.Fprintf(&b, "| … and %d more steps in %s | | | | | | | |\n", len(l.Steps)-mdMaxItems, HTMLFile)
+				break
+			}
+			valid := "yes"
+			if !s.Valid {
+				valid = "**no**"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s (%.1f%%) | %s | %.3f%% | %.1f/s | %s | %s |\n", mdText(s.Name), rateText(s.RequestedRate),
+				rateText(s.AttemptedRate), 100*s.AttemptedRatio, valid, 100*s.Success, s.Throughput,
+				slo.FormatDuration(s.Latency.P50), slo.FormatDuration(s.Latency.P99))
+		}
+	}
+	if c := l.Capacity; c != nil {
+		if c.Found {
+			fmt.Fprintf(&b, "\nCapacity: **%s** (throughput %.1f/s) after %d probes, bound by %s.\n", rateText(c.Rate), c.Throughput, c.Probes, mdText(c.Bound))
+		} else {
+			fmt.Fprintf(&b, "\nCapacity: none found after %d probes.\n", c.Probes)
+		}
+	}
+	var facts []string
+	for _, u := range l.Uniqueness {
+		facts = append(facts, fmt.Sprintf("%s %d seen, %d duplicates", mdText(u.Kind), u.Seen, u.Duplicates))
+	}
+	if v := l.Verification; v.Every > 0 {
+		facts = append(facts, fmt.Sprintf("sample verified: %d, failed: %d", v.Verified, v.Failed))
+	}
+	if len(facts) > 0 {
+		fmt.Fprintf(&b, "\n%s.\n", strings.Join(facts, " · "))
+	}
+
+	var fails []string
+	for _, g := range l.Gates {
+		if !g.Passed {
+			fails = append(fails, fmt.Sprintf("- **%s** \\[%s\\]<br>%s", mdText(g.Name), mdText(g.Scope), mdText(cut(oneLine(g.Message), mdMaxText))))
+		}
+	}
+	list(&b, "Failed gates", fails)
+
+	fmt.Fprintf(&b, "\n<sub>idpconform %s · results schema %s · full report: %s (latency over time, histograms, errors), %s, %s</sub>\n",
+		mdText(run.Tool.Version), mdText(run.SchemaVersion), HTMLFile, JUnitFile, JSONFile)
+	_, err := io.WriteString(w, b.String())
+	return err
 }
