@@ -189,7 +189,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // A breached SLO exits 1 and names the SLO, the measured value and the margin.
 func TestLoadGateBreachExits1(t *testing.T) {
 	dir := t.TempDir()
-	r := idpconform(t, "load", "--rate", "50/s", "--duration", "500ms", "--out", dir, "--slo", "p99<=1us", "-q")
+	r := idpconform(t, "load", "--rate", "50/s", "--duration", "500ms", "--out", dir, "--slo", "p99<=1us", "-q", "--min-attempted", "0.5")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -200,7 +200,7 @@ func TestLoadGateBreachExits1(t *testing.T) {
 		t.Errorf("breach not explained:\n%s", r.stdout)
 	}
 	// --report-only writes the same and exits 0.
-	r = idpconform(t, "load", "--rate", "50/s", "--duration", "500ms", "--out", t.TempDir(), "--slo", "p99<=1us", "-q", "--report-only")
+	r = idpconform(t, "load", "--rate", "50/s", "--duration", "500ms", "--out", t.TempDir(), "--slo", "p99<=1us", "-q", "--report-only", "--min-attempted", "0.5")
 	if r.code != 0 || !strings.Contains(r.stdout, "idpconform load: FAIL") {
 		t.Errorf("--report-only: exit %d\n%s", r.code, r.stdout)
 	}
