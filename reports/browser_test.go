@@ -416,3 +416,157 @@ func htmlHash(content string) string {
 	// html/template writes + as &#43; in attributes.
 	return strings.ReplaceAll(template.HTMLEscapeString("'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'"), "+", "&#43;")
 }
+
+// loadPageFacts is what the browser shows of a load report.
+type loadPageFacts struct {
+	Sections  []string `json:"sections"`
+	Boxes     int      `json:"boxes"`
+	Plots     int      `json:"plots"`
+	Canvases  int      `json:"canvases"`
+	Drawn     string   `json:"drawn"`
+	Legends   []string `json:"legends"`
+	NoteShown bool     `json:"noteShown"`
+	Invalid   int      `json:"invalid"`
+	GateRows  int      `json:"gateRows"`
+}
+
+// checkLoadPage waits for the report's scripts, then lists what is wrong
+// with a load report as the browser shows it: a console message or
+// exception, a request, a section missing, or a chart not drawn (every
+// step has a time line and a histogram, each a uPlot with a painted
+// canvas and a legend naming its series).
+func checkLoadPage(t *testing.T, ctx context.Context, pl *pageLog, steps, gates int) (loadPageFacts, []string) {
+	t.Helper()
+	var problems []string
+	if err := chromedp.Do(ctx, chromedp.WaitReady(`html[data-ready="true"]`)); err != nil {
+		problems = append(problems, "the report's script did not finish: "+err.Error())
+	}
+	f, err := chromedp.Run(ctx, chromedp.Evaluate[loadPageFacts](`({
+		sections: [...document.querySelectorAll("main > section")].map(s => s.id),
+		boxes: document.querySelectorAll("#load .uplot-box").length,
+		plots: document.querySelectorAll("#load .uplot-box > .uplot").length,
+		canvases: [...document.querySelectorAll("#load .uplot-box canvas")].filter(c => c.width > 100 && c.height > 100).length,
+		drawn: document.documentElement.getAttribute("data-charts") || "",
+		legends: [...document.querySelectorAll("#load .uplot-box .u-legend .u-label")].map(l => l.textContent),
+		noteShown: !document.getElementById("charts-need-js").hidden,
+		invalid: document.querySelectorAll("#step-table tr.invalid").length,
+		gateRows: document.querySelectorAll("#gate-table tbody tr").length,
+	})`))
+	if err != nil {
+		return f, append(problems, "read the page: "+err.Error())
+	}
+	if got := strings.Join(f.Sections, ","); got != "summary,load" {
+		problems = append(problems, "sections "+got+", want summary,load")
+	}
+	if f.Boxes != 2*steps || f.Plots != 2*steps || f.Canvases != 2*steps || f.Drawn != fmt.Sprint(2*steps) {
+		problems = append(problems, fmt.Sprintf("charts: %d boxes, %d uPlots, %d painted canvases, data-charts %q; want %d each", f.Boxes, f.Plots, f.Canvases, f.Drawn, 2*steps))
+	}
+	legend := strings.Join(f.Legends, ",")
+	for _, series := range []string{"p50", "p90", "p99", "max", "requested", "attempted", "responses"} {
+		if !strings.Contains(legend, series) {
+			problems = append(problems, "no chart legend names "+series)
+		}
+	}
+	if f.NoteShown {
+		problems = append(problems, "the charts-need-js note is still shown")
+	}
+	if f.GateRows != gates {
+		problems = append(problems, fmt.Sprintf("%d gate rows, want %d", f.GateRows, gates))
+	}
+	// Page reports arrive as events; give a refused script a moment.
+	time.Sleep(200 * time.Millisecond)
+	logged, requests := pl.snapshot()
+	for _, p := range logged {
+		problems = append(problems, "page logged: "+p)
+	}
+	for _, r := range requests {
+		if !strings.HasPrefix(r, "file://") && !strings.HasPrefix(r, "data:") {
+			problems = append(problems, "page requested "+r)
+		}
+	}
+	return f, problems
+}
+
+// TestLoadReportInBrowser renders the HTML report of a real load run in
+// headless Chromium: it loads with no console message and no request, and
+// every step's latency time line and histogram is drawn by uPlot.
+func TestLoadReportInBrowser(t *testing.T) {
+	br := startBrowser(t)
+	reg := redact.New()
+	run := realLoadRun(t, reg)
+	dir := t.TempDir()
+	if _, err := reports.Write(dir, run, reg, reports.FormatHTML); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, reports.HTMLFile)
+	ctx, pl := br.open(t, file)
+	f, problems := checkLoadPage(t, ctx, pl, len(run.Load.Steps), len(run.Load.Gates))
+	for _, p := range problems {
+		t.Error(p)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	art := artifactDir(t)
+	shot := filepath.Join(art, "report-load-browser.png")
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if page, err := os.ReadFile(file); err == nil {
+		_ = os.WriteFile(filepath.Join(art, "report-load-browser.html"), page, 0o644)
+	}
+	t.Logf("screenshot %s (%d bytes); %d charts drawn", shot, len(png), f.Plots)
+}
+
+// TestLoadCheckCatchesBrokenCharts is the failing twin: a load report
+// without uPlot, with an edited uPlot (refused by the policy), or with
+// chart data its script cannot read is caught by the same check.
+func TestLoadCheckCatchesBrokenCharts(t *testing.T) {
+	br := startBrowser(t)
+	var b strings.Builder
+	run := resultstest.LoadSample()
+	if err := reports.WriteHTML(&b, run); err != nil {
+		t.Fatal(err)
+	}
+	doc := b.String()
+	start := strings.Index(doc, "<script>/*! uPlot")
+	end := start + strings.Index(doc[start:], "</script>") + len("</script>")
+	if start < 0 || end < start {
+		t.Fatal("no inline uPlot in the report")
+	}
+	const dataOpen = `<script type="application/json" id="load-data">`
+	ds := strings.Index(doc, dataOpen) + len(dataOpen)
+	de := ds + strings.Index(doc[ds:], "</script>")
+	broken := map[string]string{
+		"uPlot missing": doc[:start] + doc[end:],
+		"uPlot edited":  strings.Replace(doc, "var uPlot=function", "var uPlot =function", 1),
+		"data unusable": doc[:ds] + `{"steps": 5}` + doc[de:],
+	}
+	dir := t.TempDir()
+	for name, page := range broken {
+		if page == doc {
+			t.Fatalf("%s: the change did not apply", name)
+		}
+		file := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".html")
+		if err := os.WriteFile(file, []byte(page), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, pl := br.open(t, file)
+		_, problems := checkLoadPage(t, ctx, pl, len(run.Load.Steps), len(run.Load.Gates))
+		if len(problems) == 0 {
+			t.Errorf("%s: the check found nothing wrong", name)
+			continue
+		}
+		t.Logf("%s: caught %s", name, strings.Join(problems, "; "))
+	}
+	// And the untouched sample passes the same check.
+	file := filepath.Join(dir, "sample.html")
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, pl := br.open(t, file)
+	if _, problems := checkLoadPage(t, ctx, pl, len(run.Load.Steps), len(run.Load.Gates)); len(problems) > 0 {
+		t.Errorf("the sample load report: %v", problems)
+	}
+}

@@ -22,6 +22,8 @@ func TestGolden(t *testing.T) {
 	runs := map[string]*results.Run{
 		"sample":        resultstest.Sample(),
 		"suite-failure": resultstest.SuiteFailure(),
+		"load":          resultstest.LoadSample(),
+		"capacity":      resultstest.CapacitySample(),
 	}
 	writers := map[string]func(io.Writer, *results.Run) error{
 		"results.json": reports.WriteJSON,

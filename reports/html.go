@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -22,9 +23,10 @@ import (
 // The HTML report is one file that loads nothing: its CSS and JS are
 // inlined, and a Content-Security-Policy meta tag allows only those inline
 // blocks (by hash), so anything that tried to reach the network would fail
-// in the browser and show in review. Charts are inline SVG drawn here.
+// in the browser and show in review. The summary chart is inline SVG drawn
+// here; a load run's charts are drawn by uPlot (htmlload.go).
 
-//go:embed templates/report.html.tmpl templates/report.css templates/report.js
+//go:embed templates/report.html.tmpl templates/report.css templates/report.js templates/load.js
 var htmlAssets embed.FS
 
 // section is one part of the HTML report: a nav entry and a template named
@@ -39,7 +41,10 @@ type section struct {
 
 var htmlSections = []section{
 	{ID: "summary", Title: "Summary", Show: func(*results.Run) bool { return true }},
-	{ID: "specs", Title: "Specs", Show: func(r *results.Run) bool { return len(r.Specs) > 0 }},
+	{ID: "load", Title: "Load", Show: func(r *results.Run) bool { return r.Load != nil }},
+	// A load run's specs are its gates, shown with measured value and
+	// margin in the load section.
+	{ID: "specs", Title: "Specs", Show: func(r *results.Run) bool { return len(r.Specs) > 0 && r.Load == nil }},
 	{ID: "tokens", Title: "Tokens and contracts", Show: func(r *results.Run) bool { return len(tokenViews(r)) > 0 }},
 }
 
@@ -47,6 +52,8 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	// A stub; WriteHTML binds it to the template it executes.
 	"section": func(string, any) (template.HTML, error) { return "", nil },
 	"json":    jsonValue,
+	"rate":    rateText,
+	"percent": percentText,
 }).ParseFS(htmlAssets, "templates/report.html.tmpl"))
 
 // htmlView is what the template renders: the run, and what is derived from
@@ -66,6 +73,12 @@ type htmlView struct {
 	CSS       template.CSS
 	JS        template.JS
 	CSP       string
+	// Load is set for a load run, with the blocks its charts need.
+	Load     *loadView
+	UPlotCSS template.CSS
+	UPlotJS  template.JS
+	LoadJS   template.JS
+	LoadData template.JS
 }
 
 type countRow struct {
@@ -133,7 +146,19 @@ func WriteHTML(w io.Writer, run *results.Run) error {
 	v := newHTMLView(run)
 	v.CSS = template.CSS(css)
 	v.JS = template.JS(js)
-	v.CSP = "default-src 'none'; style-src " + cspHash(css) + "; script-src " + cspHash(js) +
+	var la loadAssets
+	if run.Load != nil {
+		if la, err = readLoadAssets(); err != nil {
+			return err
+		}
+		if v.Load, err = newLoadView(run.Load); err != nil {
+			return err
+		}
+		v.UPlotCSS, v.UPlotJS, v.LoadJS = template.CSS(la.UPlotCSS), template.JS(la.UPlotJS), template.JS(la.LoadJS)
+		// Marshalled JSON escapes <, > and &: it cannot close its block.
+		v.LoadData = template.JS(v.Load.Data)
+	}
+	v.CSP = "default-src 'none'; style-src " + cspHashes(css, la.UPlotCSS) + "; script-src " + cspHashes(js, la.UPlotJS, la.LoadJS) +
 		"; img-src data:; base-uri 'none'; form-action 'none'"
 
 	t, err := htmlTemplate.Clone()
@@ -464,4 +489,10 @@ func newChart(rows []countRow) chart {
 		c.Rows = append(c.Rows, cr)
 	}
 	return c
+}
+
+// percentText prints a share as a percentage with at most three decimals:
+// 0.98 is "98%", 0.99871 is "99.871%".
+func percentText(f float64) string {
+	return strconv.FormatFloat(math.Round(f*1e5)/1e3, 'f', -1, 64) + "%"
 }

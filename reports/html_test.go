@@ -145,7 +145,8 @@ func text(n *html.Node) string {
 }
 
 func TestHTMLIsSelfContained(t *testing.T) {
-	for name, run := range map[string]*results.Run{"sample": resultstest.Sample(), "suite failure": resultstest.SuiteFailure()} {
+	for name, run := range map[string]*results.Run{"sample": resultstest.Sample(), "suite failure": resultstest.SuiteFailure(),
+		"load": resultstest.LoadSample(), "capacity": resultstest.CapacitySample()} {
 		for _, p := range checkSelfContained(htmlOf(t, run)) {
 			t.Errorf("%s: %s", name, p)
 		}

@@ -29,6 +29,9 @@ func TestWrittenResultsMatchSchema(t *testing.T) {
 		"wrong secret":  realRun(t, redact.New(), map[string]string{"IDPCONFORM_CC_SECRET": wrongSecret(t)}, nil),
 		"filtered":      filteredRun(t, "discovery", false),
 		"dry run":       filteredRun(t, "", true),
+		"load sample":   resultstest.LoadSample(),
+		"capacity":      resultstest.CapacitySample(),
+		"real load run": realLoadRun(t, redact.New()),
 	}
 	for name, run := range runs {
 		t.Run(name, func(t *testing.T) {

@@ -10,8 +10,12 @@ import (
 )
 
 // WriteSummary writes the short terminal summary: counts per scenario label,
-// then each failure and warning on one line with its requirement.
+// then each failure and warning on one line with its requirement. A load
+// run gets its own: a row per step and every gate's verdict.
 func WriteSummary(w io.Writer, run *results.Run) error {
+	if run.Load != nil {
+		return writeLoadSummary(w, run)
+	}
 	var b strings.Builder
 	if run.DryRun {
 		sel := selected(run)

@@ -97,8 +97,12 @@ and the margin.
 
 Results go to --out: results.bin (vegeta's gob encoding, bodies and headers
 stripped: 'vegeta report results.bin' and 'vegeta plot' read it),
-results.json (the full measurements), junit.xml (one test per gate), an HDR
-histogram per step, and the digests of every credential seen (for merges).
+results.json (the full measurements), junit.xml (one test per gate),
+report.html (one self-contained page: gates, latency percentiles over time,
+latency histograms, requested against attempted rate, errors), summary.md
+(also appended to $GITHUB_STEP_SUMMARY when set), an HDR histogram per step,
+and the digests of every credential seen (for merges). 'idpconform report
+--in DIR' renders them again.
 With --shard i/n the process sends 1/n of every rate and writes
 shard-i-of-n.* files; 'idpconform load merge' joins the shards into one
 report. Ctrl-C stops the attack cleanly and keeps everything measured so far.
@@ -123,8 +127,9 @@ Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
   idpconform load --target my-idp.yaml --rate 1000/s --shard 1/2 --start-at $START --out run1 --report-only
   idpconform load merge --out run1/merged --slo 'p99<=100ms' run1
 
-  # What vegeta says about the same results:
-  vegeta report idpconform-load/results.bin`,
+  # What vegeta says about the same results, and our report rendered again:
+  vegeta report idpconform-load/results.bin
+  idpconform report --in idpconform-load`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLoad(cmd, fl) },
 	}
@@ -155,7 +160,7 @@ Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
 	f.BoolVar(&fl.noVerify, "no-verify", false, "do not verify issued tokens")
 	f.StringVar(&fl.shard, "shard", "", "run shard INDEX/COUNT of the attack (0-based, like JOB_COMPLETION_INDEX): 1/COUNT of every rate")
 	f.StringVar(&fl.startAt, "start-at", "", "wait until this RFC 3339 time before the first hit, so shards start together")
-	f.StringVarP(&fl.out, "out", "o", "idpconform-load", "directory for results.bin, results.json, junit.xml, HDR histograms")
+	f.StringVarP(&fl.out, "out", "o", "idpconform-load", "directory for results.bin, results.json, junit.xml, report.html, summary.md, HDR histograms")
 	f.BoolVar(&fl.reportOnly, "report-only", false, "write results and exit 0 even when a gate fails (shards: let the merge gate)")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress line")
 	f.IntVar(&fl.targetPID, "target-pid", 0, "pid of a target process on this machine whose CPU to record (Linux)")
@@ -380,12 +385,18 @@ func runLoad(cmd *cobra.Command, fl loadFlags) error {
 
 	paths, werr := writeLoadOutputs(fl.out, base, shard != nil, run, rep, reg)
 	safeOut := reg.Writer(cmd.OutOrStdout())
-	if err := loadtest.WriteSummary(safeOut, run); err != nil {
+	if err := reports.WriteSummary(safeOut, run); err != nil {
 		return failed(fmt.Errorf("write summary: %w", err))
 	}
 	fmt.Fprintf(safeOut, "\nfiles: %s\n", strings.Join(append([]string{binPath}, paths...), ", "))
 	if werr != nil {
 		return failed(werr)
+	}
+	// A shard's summary is a part; the merge appends the whole.
+	if shard == nil {
+		if err := appendStepSummary(run, reg); err != nil {
+			return failed(err)
+		}
 	}
 	if runErr != nil {
 		return failed(runErr)
@@ -542,7 +553,8 @@ shards of one attack, 'idpconform load --shard i/n'; a directory stands for
 every shard-*.bin in it), decodes every result again (vegeta's practice for
 distributed attacks) and writes one report:
 results.bin (all results, for 'vegeta report' and 'vegeta plot'),
-results.json, junit.xml and an HDR histogram per step, into --out.
+results.json, junit.xml, report.html, summary.md and an HDR histogram per
+step, into --out.
 
 Beside each FILE.bin, merge reads FILE.json (the shard's run record: the
 requested rate, which is summed over shards, and each shard's validity and
@@ -614,12 +626,15 @@ gate passed, 1 a gate failed, 2 bad usage or unreadable files.`,
 			for _, n := range m.Notes {
 				fmt.Fprintf(cmd.ErrOrStderr(), "note: %s\n", n)
 			}
-			if err := loadtest.WriteSummary(safeOut, run); err != nil {
+			if err := reports.WriteSummary(safeOut, run); err != nil {
 				return failed(err)
 			}
 			fmt.Fprintf(safeOut, "\nfiles: %s\n", strings.Join(append([]string{binPath}, paths...), ", "))
 			if werr != nil {
 				return failed(werr)
+			}
+			if err := appendStepSummary(run, reg); err != nil {
+				return failed(err)
 			}
 			if !run.Passed() && !reportOnly {
 				return &exitError{code: exitFailed}

@@ -22,9 +22,10 @@ func newReportCmd() *cobra.Command {
 		Use:   "report",
 		Short: "Render reports again from a results.json",
 		Long: `report reads the results.json of an earlier run (conform writes it into its
---report-dir), checks it against the results schema, and writes the reports
-again: report.html (one self-contained file), summary.md, junit.xml, and, if
-asked, results.json itself.
+--report-dir, load and load merge into their --out), checks it against the
+results schema, and writes the reports again: report.html (one
+self-contained file; for a load run with its latency charts), summary.md,
+junit.xml, and, if asked, results.json itself.
 
 Use it to render a run fetched from a CI artifact, to get a format the run did
 not write, or to render an old run with a newer binary. The input is refused,
@@ -40,6 +41,9 @@ the input cannot be read or does not match the schema.`,
 
   # Only the HTML, into another directory:
   idpconform report --in artifacts/results.json --format html --out /tmp/view
+
+  # A load run, gates and charts included:
+  idpconform report --in idpconform-load --out /tmp/load-view
 
   # Every format, e.g. to upgrade an old results.json:
   idpconform report --in old-run --format all --out new-run`,

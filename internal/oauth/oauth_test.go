@@ -156,13 +156,17 @@ func TestResponseLimits(t *testing.T) {
 	mux.HandleFunc("/small", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("{}")) })
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	c := New(Options{Timeout: 200 * time.Millisecond, MaxBody: 1 << 20})
+	// The size limit is judged with time to spare (reading 2 MiB under
+	// -race on a busy machine can take most of a second); the timeout with
+	// a server that never answers, so any bound is reached.
+	c := New(Options{Timeout: 30 * time.Second, MaxBody: 1 << 20})
+	quick := New(Options{Timeout: 200 * time.Millisecond, MaxBody: 1 << 20})
 	ctx := context.Background()
 
 	if _, err := c.Get(ctx, "big", srv.URL+"/big", ""); !errors.Is(err, ErrBodyTooLarge) {
 		t.Errorf("2 MiB body: %v", err)
 	}
-	if _, err := c.Get(ctx, "slow", srv.URL+"/slow", ""); err == nil || !strings.Contains(err.Error(), "deadline") {
+	if _, err := quick.Get(ctx, "slow", srv.URL+"/slow", ""); err == nil || !strings.Contains(err.Error(), "deadline") {
 		t.Errorf("slow server: %v", err)
 	}
 	if r, err := c.Get(ctx, "small", srv.URL+"/small", ""); err != nil || string(r.Body) != "{}" {

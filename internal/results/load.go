@@ -4,9 +4,6 @@ import (
 	"time"
 )
 
-// KindLoad is the Run.Kind of a load run.
-const KindLoad = "load"
-
 // Load is the result of a load run: what was asked of the generator, what it
 // managed to send, what came back, and the verdict of each gate. It is plain
 // data so reports can chart it (percentiles over time, the latency
@@ -243,17 +240,26 @@ type LoadCapacity struct {
 	Probes int    `json:"probes"`
 }
 
-// Redacted returns a copy of l with every free-text field passed through red.
+// Redacted returns a copy of l with every free-text field passed through
+// red. Enumerations (scenario, model, HTTP version, step and gate names,
+// which idpconform composes from rates and SLO texts it parsed) are kept.
 func (l *Load) Redacted(red Redactor) *Load {
 	if l == nil {
 		return nil
 	}
 	cp := *l
+	cp.Client = red.String(l.Client)
 	cp.Endpoint = red.String(l.Endpoint)
-	cp.Steps = make([]LoadStep, len(l.Steps))
+	cp.MergedFrom = redactAll(red, l.MergedFrom)
+	cp.Files = redactAll(red, l.Files)
+	if l.Steps != nil {
+		cp.Steps = make([]LoadStep, len(l.Steps))
+	}
 	for i, s := range l.Steps {
 		s.InvalidReason = red.String(s.InvalidReason)
-		s.Errors = append([]LoadErrorGroup(nil), s.Errors...)
+		if s.Errors != nil {
+			s.Errors = append([]LoadErrorGroup(nil), s.Errors...)
+		}
 		for j := range s.Errors {
 			s.Errors[j].Message = red.String(s.Errors[j].Message)
 			s.Errors[j].OAuthError = red.String(s.Errors[j].OAuthError)
@@ -262,7 +268,9 @@ func (l *Load) Redacted(red Redactor) *Load {
 		cp.Steps[i] = s
 	}
 	cp.Gates = redactGates(red, l.Gates)
-	cp.Verification.Failures = append([]LoadVerifyGroup(nil), l.Verification.Failures...)
+	if l.Verification.Failures != nil {
+		cp.Verification.Failures = append([]LoadVerifyGroup(nil), l.Verification.Failures...)
+	}
 	for i := range cp.Verification.Failures {
 		cp.Verification.Failures[i].Reason = red.String(cp.Verification.Failures[i].Reason)
 	}
@@ -274,12 +282,16 @@ func (l *Load) Redacted(red Redactor) *Load {
 	return &cp
 }
 
+// redactGates redacts what a gate says; its name (an SLO as parsed, or a
+// built-in check) and scope (a step name) are idpconform's own words.
 func redactGates(red Redactor, gs []LoadGate) []LoadGate {
 	if gs == nil {
 		return nil
 	}
 	out := make([]LoadGate, len(gs))
 	for i, g := range gs {
+		g.Measured = red.String(g.Measured)
+		g.Margin = red.String(g.Margin)
 		g.Message = red.String(g.Message)
 		out[i] = g
 	}
@@ -294,4 +306,32 @@ func (l *Load) Passed() bool {
 		}
 	}
 	return !l.Interrupted
+}
+
+// FillEmpty turns the absent lists and maps that results.json always
+// carries into empty ones, so a run that sent nothing (interrupted before
+// its first hit, a scenario that could not prepare) encodes them as [] and
+// {} rather than null, as the schema requires.
+func (l *Load) FillEmpty() {
+	if l.Steps == nil {
+		l.Steps = []LoadStep{}
+	}
+	if l.Uniqueness == nil {
+		l.Uniqueness = []LoadUniqueness{}
+	}
+	if l.Gates == nil {
+		l.Gates = []LoadGate{}
+	}
+	for i := range l.Steps {
+		s := &l.Steps[i]
+		if s.StatusCodes == nil {
+			s.StatusCodes = map[string]uint64{}
+		}
+		if s.TimeBuckets == nil {
+			s.TimeBuckets = []LoadTimeBucket{}
+		}
+		if s.Histogram == nil {
+			s.Histogram = []LoadHistogramBucket{}
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -48,5 +49,24 @@ func TestLoadPassed(t *testing.T) {
 	l.Interrupted = true
 	if l.Passed() {
 		t.Error("an interrupted run passed")
+	}
+}
+
+func TestLoadFillEmpty(t *testing.T) {
+	l := &Load{Steps: []LoadStep{{Name: "50/s"}}}
+	enc := func() string {
+		b, err := json.Marshal(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	// The twin: before, the lists a reader relies on are null.
+	if before := enc(); !strings.Contains(before, `"gates":null`) || !strings.Contains(before, `"status_codes":null`) {
+		t.Fatalf("the empty load encodes no null to fill: %s", before)
+	}
+	l.FillEmpty()
+	if after := enc(); strings.Contains(after, "null") {
+		t.Errorf("null left after FillEmpty: %s", after)
 	}
 }

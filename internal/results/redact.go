@@ -49,6 +49,7 @@ func (r *Run) Redacted(red Redactor) *Run {
 		}
 		cp.Specs[i] = s
 	}
+	cp.Load = r.Load.Redacted(red)
 	return &cp
 }
 

@@ -52,11 +52,16 @@ const (
 // Kind says what sort of run produced a Run, and so which sections it fills.
 type Kind string
 
-// KindConformance is a conformance run: Specs are filled.
-const KindConformance Kind = "conformance"
+const (
+	// KindConformance is a conformance run: Specs are filled.
+	KindConformance Kind = "conformance"
+	// KindLoad is a load run: Load is filled, and every gate is also a
+	// spec so JUnit and the summaries count them.
+	KindLoad Kind = "load"
+)
 
 // Kinds lists the kinds of run this binary reads and renders.
-var Kinds = []Kind{KindConformance}
+var Kinds = []Kind{KindConformance, KindLoad}
 
 // Run is the result of one idpconform run.
 type Run struct {

@@ -24,6 +24,16 @@ var exempt = map[string]bool{
 	"Specs[].Severity": true, "Specs[].State": true, "Specs[].Evidence[].Method": true,
 	"Specs[].Tokens[].Contract": true, "Specs[].Tokens[].Findings[].Level": true,
 	"Summary": true,
+	// A load run's enumerations and the names idpconform composes: the
+	// scenario and model names, the generator's settings, SLO texts as the
+	// parser normalised them, step names (rates), status codes, gate names
+	// and scopes, credential kinds and the contract name (from the
+	// contract files).
+	"Load.Scenario": true, "Load.Model": true, "Load.SigningAlg": true,
+	"Load.Generator.HTTPVersion": true, "Load.Generator.Protocols{key}": true, "Load.Generator.CPUScope": true,
+	"Load.SLOs[]": true, "Load.Steps[].Name": true, "Load.Steps[].Model": true, "Load.Steps[].StatusCodes{key}": true,
+	"Load.Steps[].Gates[].Name": true, "Load.Steps[].Gates[].Scope": true, "Load.Gates[].Name": true, "Load.Gates[].Scope": true,
+	"Load.Capacity.Bound": true, "Load.Uniqueness[].Kind": true, "Load.Verification.Contract": true,
 }
 
 type replacer struct{ old string }
@@ -199,7 +209,7 @@ func TestDecode(t *testing.T) {
 	}
 	for name, edit := range map[string][2]string{
 		"newer version": {`"schema_version":"1"`, `"schema_version":"2"`},
-		"unknown kind":  {`"kind":"conformance"`, `"kind":"load"`},
+		"unknown kind":  {`"kind":"conformance"`, `"kind":"diff"`},
 		"not JSON":      {`{`, `[`},
 	} {
 		doc := strings.Replace(b.String(), edit[0], edit[1], 1)
@@ -209,6 +219,21 @@ func TestDecode(t *testing.T) {
 		if _, err := results.Decode(strings.NewReader(doc)); err == nil {
 			t.Errorf("%s: decoded without error", name)
 		}
+	}
+}
+
+// A load run decodes with its section.
+func TestDecodeLoad(t *testing.T) {
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(resultstest.LoadSample()); err != nil {
+		t.Fatal(err)
+	}
+	run, err := results.Decode(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Kind != results.KindLoad || run.Load == nil || len(run.Load.Steps) != 2 || run.Load.Steps[1].Valid {
+		t.Errorf("load run decoded as kind %q with %+v", run.Kind, run.Load)
 	}
 }
 

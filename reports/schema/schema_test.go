@@ -33,6 +33,7 @@ func TestSampleResultsValidate(t *testing.T) {
 	dry.Summarize()
 	for name, run := range map[string]*results.Run{
 		"sample": resultstest.Sample(), "suite failure": resultstest.SuiteFailure(), "dry run": dry,
+		"load": resultstest.LoadSample(), "capacity": resultstest.CapacitySample(),
 	} {
 		if err := schema.ValidateResults(jsonOf(t, run)); err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -52,7 +53,7 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 		"unknown field":       {func(m map[string]any) { m["extra"] = true }, ""},
 		"missing requirement": {func(m map[string]any) { delete(spec(m, 0), "requirement") }, "/specs/0"},
 		"newer version":       {func(m map[string]any) { m["schema_version"] = "2" }, "/schema_version"},
-		"unknown kind":        {func(m map[string]any) { m["kind"] = "load" }, "/kind"},
+		"unknown kind":        {func(m map[string]any) { m["kind"] = "diff" }, "/kind"},
 		"bad time":            {func(m map[string]any) { m["started_at"] = "yesterday" }, "/started_at"},
 		"negative duration":   {func(m map[string]any) { spec(m, 0)["duration_ns"] = -1 }, "/specs/0/duration_ns"},
 		"bad finding level": {func(m map[string]any) {
@@ -89,6 +90,75 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 	}
 	if err := schema.ValidateResults([]byte(`{"schema_version": "1",`)); err == nil || !strings.Contains(err.Error(), "not JSON") {
 		t.Errorf("truncated JSON: %v", err)
+	}
+}
+
+// TestValidateLoadNamesEveryProblem is the failing twin for the load
+// section: a load document broken in one place is refused at that place.
+func TestValidateLoadNamesEveryProblem(t *testing.T) {
+	good := jsonOf(t, resultstest.LoadSample())
+	step := func(m map[string]any, i int) map[string]any {
+		return m["load"].(map[string]any)["steps"].([]any)[i].(map[string]any)
+	}
+	edits := map[string]struct {
+		edit    func(m map[string]any)
+		pointer string
+	}{
+		"load kind without its section": {func(m map[string]any) { delete(m, "load") }, ""},
+		"conformance kind with a load":  {func(m map[string]any) { m["kind"] = "conformance" }, ""},
+		"unknown step model":            {func(m map[string]any) { step(m, 0)["model"] = "burst" }, "/load/steps/0/model"},
+		"unknown step field":            {func(m map[string]any) { step(m, 1)["p42_ns"] = 1 }, "/load/steps/1"},
+		"negative requests":             {func(m map[string]any) { step(m, 0)["requests"] = -3 }, "/load/steps/0/requests"},
+		"success above 1":               {func(m map[string]any) { step(m, 0)["success"] = 1.5 }, "/load/steps/0/success"},
+		"fractional count":              {func(m map[string]any) { step(m, 0)["ok"] = 2.5 }, "/load/steps/0/ok"},
+		"status code not a number":      {func(m map[string]any) { step(m, 0)["status_codes"].(map[string]any)["ok"] = 1 }, "/load/steps/0/status_codes"},
+		"missing latency":               {func(m map[string]any) { delete(step(m, 1), "latency") }, "/load/steps/1"},
+		"steps null":                    {func(m map[string]any) { m["load"].(map[string]any)["steps"] = nil }, "/load/steps"},
+		"empty error group": {func(m map[string]any) {
+			step(m, 1)["errors"].([]any)[0].(map[string]any)["count"] = 0
+		}, "/load/steps/1/errors/0/count"},
+		"gate without a verdict": {func(m map[string]any) {
+			delete(m["load"].(map[string]any)["gates"].([]any)[0].(map[string]any), "passed")
+		}, "/load/gates/0"},
+		"bucket of no width": {func(m map[string]any) {
+			step(m, 0)["time_buckets"].([]any)[3].(map[string]any)["width_ns"] = 0
+		}, "/load/steps/0/time_buckets/3/width_ns"},
+		"unknown http version": {func(m map[string]any) {
+			m["load"].(map[string]any)["generator"].(map[string]any)["http_version"] = "HTTP/3"
+		}, "/load/generator/http_version"},
+	}
+	for name, e := range edits {
+		var m map[string]any
+		if err := json.Unmarshal(good, &m); err != nil {
+			t.Fatal(err)
+		}
+		e.edit(m)
+		doc, _ := json.Marshal(m)
+		err := schema.ValidateResults(doc)
+		var se *schema.Error
+		if !errors.As(err, &se) {
+			t.Errorf("%s: got %v, want a schema error", name, err)
+			continue
+		}
+		found := false
+		for _, p := range se.Problems {
+			if p.Pointer == e.pointer {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no problem at %q in %v", name, e.pointer, se.Problems)
+		}
+	}
+	// A capacity search's bound is one of the known ones.
+	var m map[string]any
+	if err := json.Unmarshal(jsonOf(t, resultstest.CapacitySample()), &m); err != nil {
+		t.Fatal(err)
+	}
+	m["load"].(map[string]any)["capacity"].(map[string]any)["bound"] = "patience"
+	doc, _ := json.Marshal(m)
+	if err := schema.ValidateResults(doc); err == nil || !strings.Contains(err.Error(), "/load/capacity/bound") {
+		t.Errorf("unknown capacity bound: %v", err)
 	}
 }
 
