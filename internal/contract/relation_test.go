@@ -122,16 +122,16 @@ func TestSeries(t *testing.T) {
 
 func TestRelationErrors(t *testing.T) {
 	cases := map[string]string{
-		strings.Replace(relational, "rule: exp_after_iat", "rule: exp_after_iatt", 1):   `c.yaml:14:12: relations[1].rule: unknown relation "exp_after_iatt"`,
-		strings.Replace(relational, "claims: [tid, aud]", "claims: [tenant, aud]", 1):   `relations[3].claims: relation equal needs claim "tenant"`,
-		strings.Replace(relational, "claims: [tid, aud]", "claims: [tid]", 1):           `relation equal compares two claims`,
-		strings.Replace(relational, "claim: accounts, per: sub", "claim: acounts", 1):   `relation stable needs claim "acounts"`,
-		strings.Replace(relational, "across: [refresh]", "across: [reload]", 1):         `relations[6].across[0]: unknown step "reload"`,
-		strings.Replace(relational, "{rule: exp_after_iat}", "{rule: exp_after_iat, claim: sub}", 1): `relations[1].claim: relation exp_after_iat takes no claim`,
+		strings.Replace(relational, "rule: exp_after_iat", "rule: exp_after_iatt", 1):                             `c.yaml:14:12: relations[1].rule: unknown relation "exp_after_iatt"`,
+		strings.Replace(relational, "claims: [tid, aud]", "claims: [tenant, aud]", 1):                             `relations[3].claims: relation equal needs claim "tenant"`,
+		strings.Replace(relational, "claims: [tid, aud]", "claims: [tid]", 1):                                     `relation equal compares two claims`,
+		strings.Replace(relational, "claim: accounts, per: sub", "claim: acounts", 1):                             `relation stable needs claim "acounts"`,
+		strings.Replace(relational, "across: [refresh]", "across: [reload]", 1):                                   `relations[6].across[0]: unknown step "reload"`,
+		strings.Replace(relational, "{rule: exp_after_iat}", "{rule: exp_after_iat, claim: sub}", 1):              `relations[1].claim: relation exp_after_iat takes no claim`,
 		strings.Replace(relational, "{rule: lifetime, source: declared}", "{rule: lifetime, sauce: declared}", 1): `did you mean "source"`,
-		strings.Replace(relational, "tid: {type: string}", "tid: {type: boolean, min_length: 2}", 1): `claims.tid.min_length: min_length applies to strings and arrays`,
-		strings.Replace(relational, "tid: {type: string}", "tid: {type: string, min_entropy: -1}", 1): `claims.tid.min_entropy: min_entropy is a number of bits`,
-		strings.Replace(relational, "tid: {type: string}", "tid: {type: any, strict: true}", 1):      `claims.tid.strict: strict has no meaning for type any`,
+		strings.Replace(relational, "tid: {type: string}", "tid: {type: boolean, min_length: 2}", 1):              `claims.tid.min_length: min_length applies to strings and arrays`,
+		strings.Replace(relational, "tid: {type: string}", "tid: {type: string, min_entropy: -1}", 1):             `claims.tid.min_entropy: min_entropy is a number of bits`,
+		strings.Replace(relational, "tid: {type: string}", "tid: {type: any, strict: true}", 1):                   `claims.tid.strict: strict has no meaning for type any`,
 	}
 	for src, want := range cases {
 		_, err := Parse("c.yaml", []byte(src))
