@@ -87,6 +87,9 @@ func applyDefaults(t *Target, file string) {
 	if t.Login.Driver == "" {
 		t.Login.Driver = DriverForm
 	}
+	if t.Akkess != nil && t.Akkess.Expiry == 0 {
+		t.Akkess.Expiry = Duration(DefaultAkkessExpiry)
+	}
 }
 
 // validate checks what the YAML decoder cannot: required fields, enums,
@@ -223,6 +226,7 @@ func validate(t *Target) []yamlfile.Problem {
 			add(fmt.Sprintf("$.slos[%d]", i), "%v", err)
 		}
 	}
+	ps = append(ps, validateAkkess(t)...)
 	return ps
 }
 

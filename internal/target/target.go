@@ -50,6 +50,8 @@ type Target struct {
 	// SLOs gate load runs: "p99<=200ms", "success>=99.9%",
 	// "throughput>=500/s". Flags given to `idpconform load` replace them.
 	SLOs []string `yaml:"slos"`
+	// Akkess, when set, is an Akkess token exchange to capture (akkess.go).
+	Akkess *Akkess `yaml:"akkess"`
 
 	// File is the path the target was loaded from ("" when built in code).
 	File string `yaml:"-"`
@@ -154,6 +156,37 @@ func (c Client) HasGrant(g Grant) bool { return slices.Contains(c.Grants, g) }
 type Contracts struct {
 	AccessToken string `yaml:"access_token"`
 	IDToken     string `yaml:"id_token"`
+	// AkkessT1 judges the tokens of the Akkess exchange (akkess:).
+	AkkessT1 string `yaml:"akkess_t1"`
+	// Introspection judges the response about an active token.
+	Introspection string `yaml:"introspection"`
+	// TokenResponse judges successful token endpoint responses.
+	TokenResponse string `yaml:"token_response"`
+}
+
+// ContractRef is one contract a target names: the field it is named in
+// and the contract kind that field expects.
+type ContractRef struct {
+	Field string // "contracts.id_token"
+	Kind  string // the contract kind: "id_token"
+	Name  string
+}
+
+// Named lists the contracts the target names, in a stable order.
+func (c Contracts) Named() []ContractRef {
+	var out []ContractRef
+	for _, r := range []ContractRef{
+		{"contracts.access_token", "access_token", c.AccessToken},
+		{"contracts.id_token", "id_token", c.IDToken},
+		{"contracts.akkess_t1", "akkess_t1", c.AkkessT1},
+		{"contracts.introspection", "introspection", c.Introspection},
+		{"contracts.token_response", "token_response", c.TokenResponse},
+	} {
+		if r.Name != "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // AuthMethod is a token endpoint client authentication method (RFC 7591 §2).
