@@ -20,15 +20,15 @@ import (
 // Contract is the expected shape of one kind of token or response.
 type Contract struct {
 	// Name identifies the contract; target files refer to it.
-	Name string `yaml:"name"`
+	Name string `yaml:"name" json:"name"`
 	// Kind is what the contract applies to.
-	Kind Kind `yaml:"kind"`
+	Kind Kind `yaml:"kind" json:"kind"`
 	// Source names the document the contract comes from.
-	Source string `yaml:"source"`
+	Source string `yaml:"source" json:"source,omitempty"`
 	// Claims maps each claim name to its rule.
-	Claims map[string]Rule `yaml:"claims"`
+	Claims map[string]Rule `yaml:"claims" json:"claims"`
 	// Relations are rules between claims and the flow (relation.go).
-	Relations []Relation `yaml:"relations"`
+	Relations []Relation `yaml:"relations" json:"relations,omitempty"`
 }
 
 // Kind is the kind of token or response a contract describes.
@@ -48,22 +48,22 @@ var Kinds = []Kind{KindAccessToken, KindIDToken, KindAkkessT1, KindIntrospection
 // Rule is what a contract says of one claim.
 type Rule struct {
 	// Type is the claim's JSON type.
-	Type Type `yaml:"type"`
+	Type Type `yaml:"type" json:"type"`
 	// Presence is mandatory, optional (default) or forbidden.
-	Presence Presence `yaml:"presence"`
+	Presence Presence `yaml:"presence" json:"presence"`
 	// Strict compares the type exactly: an integer where a number is
 	// expected, or an array of strings where an array is expected, fails.
-	Strict bool `yaml:"strict"`
+	Strict bool `yaml:"strict" json:"strict,omitempty"`
 	// MinLength is the least length of an opaque string (or of an array).
 	// Lengths above it are never judged: a longer or reformatted opaque
 	// value is a non-breaking change.
-	MinLength int `yaml:"min_length"`
+	MinLength int `yaml:"min_length" json:"min_length,omitempty"`
 	// MinEntropy is the least estimated entropy of an opaque string, in
 	// bits (length times the Shannon entropy of its characters): it catches
 	// constant or guessable values without judging their format.
-	MinEntropy float64 `yaml:"min_entropy"`
+	MinEntropy float64 `yaml:"min_entropy" json:"min_entropy,omitempty"`
 	// Description says what the claim means, for reports.
-	Description string `yaml:"description"`
+	Description string `yaml:"description" json:"description,omitempty"`
 }
 
 // Type is a claim type in a contract.

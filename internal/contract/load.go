@@ -199,3 +199,21 @@ func join[T ~string](vs []T) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// Validate checks a contract that did not come from a YAML file (one
+// embedded in a baseline) with the rules Parse applies; the error lists
+// every problem by field.
+func (c *Contract) Validate() error {
+	ps := validate(c)
+	if len(ps) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(ps))
+	for i, p := range ps {
+		msgs[i] = p.Msg
+		if field := yamlfile.FieldName(p.Path); field != "" {
+			msgs[i] = field + ": " + p.Msg
+		}
+	}
+	return fmt.Errorf("contract %q: %s", c.Name, strings.Join(msgs, "; "))
+}

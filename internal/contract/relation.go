@@ -22,19 +22,19 @@ import (
 // baselines and reports, and claim values can be personal data.
 type Relation struct {
 	// Rule names the relation (RelationRules).
-	Rule RelationRule `yaml:"rule"`
+	Rule RelationRule `yaml:"rule" json:"rule"`
 	// Claims are the two claims an "equal" relation compares.
-	Claims []string `yaml:"claims"`
+	Claims []string `yaml:"claims" json:"claims,omitempty"`
 	// Claim is the claim a "stable" relation follows.
-	Claim string `yaml:"claim"`
+	Claim string `yaml:"claim" json:"claim,omitempty"`
 	// Per is the claim that keys a "stable" relation: accounts are stable
 	// for a given sub. Empty: stable per test user.
-	Per string `yaml:"per"`
+	Per string `yaml:"per" json:"per,omitempty"`
 	// Across lists the steps a "stable" claim must survive: refresh,
 	// relogin. Empty: both.
-	Across []Step `yaml:"across"`
+	Across []Step `yaml:"across" json:"across,omitempty"`
 	// Source names the document behind the relation, for reports.
-	Source string `yaml:"source"`
+	Source string `yaml:"source" json:"source,omitempty"`
 }
 
 // RelationRule names a relation.
@@ -231,7 +231,6 @@ func (r Relation) checkSeries(obs []Observation) []Finding {
 		hasBase bool
 	}
 	groups := map[string]*group{}
-	var keys []string
 	changed := map[Step]int{}
 	for _, o := range obs {
 		key := "user " + o.Subject
@@ -247,7 +246,6 @@ func (r Relation) checkSeries(obs []Observation) []Finding {
 		if !seen {
 			g = &group{}
 			groups[key] = g
-			keys = append(keys, key)
 		}
 		if !g.hasBase {
 			// The first token of the group is the reference; a series
