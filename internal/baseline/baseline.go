@@ -77,6 +77,9 @@ type Client struct {
 	IDTokenTTLS      float64 `json:"id_token_ttl_s,omitempty"`
 	RefreshTokenTTLS float64 `json:"refresh_token_ttl_s,omitempty"`
 	Rotation         string  `json:"rotation,omitempty"`
+	// Scopes are the scopes the client asks for: protocol words the
+	// IdP publishes, compared with its scopes_supported.
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // SubKey identifies the HMAC key of the keyed hashes.

@@ -154,7 +154,8 @@ func (c *capturer) describeTarget() {
 	}
 	for _, cl := range c.tg.Clients {
 		bc := Client{Name: cl.Name, AuthMethod: string(cl.AuthMethod), AccessTokenFormat: string(cl.AccessTokenFormat),
-			AccessTokenTTLS: cl.AccessTokenTTL.D().Seconds(), IDTokenTTLS: cl.IDTokenTTL.D().Seconds(), RefreshTokenTTLS: cl.RefreshTokenTTL.D().Seconds()}
+			AccessTokenTTLS: cl.AccessTokenTTL.D().Seconds(), IDTokenTTLS: cl.IDTokenTTL.D().Seconds(), RefreshTokenTTLS: cl.RefreshTokenTTL.D().Seconds(),
+			Scopes: cl.Scopes}
 		for _, g := range cl.Grants {
 			bc.Grants = append(bc.Grants, string(g))
 		}

@@ -1,24 +1,18 @@
-package baseline
+package baseline_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/idpconform/idpconform/internal/baseline"
+	"github.com/idpconform/idpconform/internal/baseline/baselinetest"
 	"github.com/idpconform/idpconform/internal/oauth"
 )
 
-func generated(t testing.TB) *Hasher {
-	t.Helper()
-	h, err := GenerateHasher()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
-func shapeOf(t *testing.T, b *Baseline, kind, flow, client string) Shape {
+func shapeOf(t *testing.T, b *baseline.Baseline, kind, flow, client string) baseline.Shape {
 	t.Helper()
 	s, ok := b.Shape(kind + "|" + flow + "|" + client)
 	if !ok {
@@ -31,8 +25,8 @@ func shapeOf(t *testing.T, b *Baseline, kind, flow, client string) Shape {
 	return s
 }
 
-func violations(s Shape) []Finding {
-	var out []Finding
+func violations(s baseline.Shape) []baseline.Finding {
+	var out []baseline.Finding
 	for _, f := range s.Findings {
 		if f.Level == "violation" {
 			out = append(out, f)
@@ -42,16 +36,16 @@ func violations(s Shape) []Finding {
 }
 
 func TestCaptureAkoya(t *testing.T) {
-	b, _, _ := capture(t, loadTarget(t, "mock-akoya"), generated(t), 3)
+	b, _, _ := baselinetest.Capture(t, baselinetest.Target(t, "mock-akoya"), baselinetest.Hasher(t), 3)
 	if err := b.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range b.Flows {
-		if f.Status != FlowOK {
+		if f.Status != baseline.FlowOK {
 			t.Errorf("flow %s: %s %s", f.Key(), f.Status, f.Reason)
 		}
 	}
-	id := shapeOf(t, b, KindIDToken, FlowAuthorizationCode, "code")
+	id := shapeOf(t, b, baseline.KindIDToken, baseline.FlowAuthorizationCode, "code")
 	if id.Contract != "akoya-id-token" || id.Samples != 4 || id.Header == nil || id.Header.Algs[0] != "RS256" {
 		t.Errorf("id token shape: %+v", id)
 	}
@@ -70,19 +64,19 @@ func TestCaptureAkoya(t *testing.T) {
 	if len(id.Order) != len(id.Claims) || id.Order[0] != "accounts" {
 		t.Errorf("order: %v", id.Order)
 	}
-	shapeOf(t, b, KindIDToken, FlowRefreshToken, "code")
-	at := shapeOf(t, b, KindAccessToken, FlowClientCredentials, "cc")
+	shapeOf(t, b, baseline.KindIDToken, baseline.FlowRefreshToken, "code")
+	at := shapeOf(t, b, baseline.KindAccessToken, baseline.FlowClientCredentials, "cc")
 	if at.ExpiresInS == nil || at.ExpiresInS.Min != 3600 || at.Header.Typs[0] != "at+jwt" {
 		t.Errorf("access token: %+v", at)
 	}
-	rt := shapeOf(t, b, KindRefreshToken, FlowAuthorizationCode, "code")
-	if rt.Format != FormatOpaque || rt.Opaque == nil || rt.Opaque.Length.Min < 16 || rt.Opaque.EntropyBits < 96 {
+	rt := shapeOf(t, b, baseline.KindRefreshToken, baseline.FlowAuthorizationCode, "code")
+	if rt.Format != baseline.FormatOpaque || rt.Opaque == nil || rt.Opaque.Length.Min < 16 || rt.Opaque.EntropyBits < 96 {
 		t.Errorf("refresh token: %+v", rt.Opaque)
 	}
 	if len(b.Users) != 2 || b.Users[0].SubHash == "" || b.Users[0].SubHash == b.Users[1].SubHash || b.Users[0].AccountsHash == "" {
 		t.Errorf("users: %+v", b.Users)
 	}
-	probes := map[string]Probe{}
+	probes := map[string]baseline.Probe{}
 	for _, p := range b.Probes {
 		probes[p.ID] = p
 	}
@@ -108,17 +102,17 @@ func TestCaptureAkoya(t *testing.T) {
 	if len(b.Keys.Keys) != 1 || b.Keys.Keys[0].Kty != "RSA" || b.Keys.Reverified == 0 || b.Keys.ReverifyFailed != 0 {
 		t.Errorf("keys: %+v", b.Keys)
 	}
-	ops := map[string]Latency{}
+	ops := map[string]baseline.Latency{}
 	for _, l := range b.Latency {
 		ops[l.Operation] = l
 	}
-	for _, op := range []string{OpDiscovery, OpJWKS, OpTokenCC, OpTokenCode, OpTokenRef, OpLogin, OpIntrospect, OpRevoke, OpUserinfo} {
+	for _, op := range []string{baseline.OpDiscovery, baseline.OpJWKS, baseline.OpTokenCC, baseline.OpTokenCode, baseline.OpTokenRef, baseline.OpLogin, baseline.OpIntrospect, baseline.OpRevoke, baseline.OpUserinfo} {
 		if ops[op].Samples == 0 {
 			t.Errorf("no latency for %s", op)
 		}
 	}
-	if ops[OpTokenCC].Samples != 4 {
-		t.Errorf("client credentials samples: one flow and 3 extra, got %d", ops[OpTokenCC].Samples)
+	if ops[baseline.OpTokenCC].Samples != 4 {
+		t.Errorf("client credentials samples: one flow and 3 extra, got %d", ops[baseline.OpTokenCC].Samples)
 	}
 }
 
@@ -129,57 +123,57 @@ func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 func TestCaptureRecordsDrift(t *testing.T) {
 	cases := []struct {
 		drift string
-		check func(t *testing.T, b *Baseline)
+		check func(t *testing.T, b *baseline.Baseline)
 	}{
-		{"drop-claim=connectorId", func(t *testing.T, b *Baseline) {
-			id := shapeOf(t, b, KindIDToken, FlowAuthorizationCode, "code")
+		{"drop-claim=connectorId", func(t *testing.T, b *baseline.Baseline) {
+			id := shapeOf(t, b, baseline.KindIDToken, baseline.FlowAuthorizationCode, "code")
 			if _, ok := id.Claims["connectorId"]; ok || !hasFinding(id, "connectorId", "presence") {
 				t.Errorf("dropped claim: %+v", id.Findings)
 			}
 		}},
-		{"claim-type=exp", func(t *testing.T, b *Baseline) {
-			id := shapeOf(t, b, KindIDToken, FlowAuthorizationCode, "code")
+		{"claim-type=exp", func(t *testing.T, b *baseline.Baseline) {
+			id := shapeOf(t, b, baseline.KindIDToken, baseline.FlowAuthorizationCode, "code")
 			if id.Claims["exp"].Types[0] != "string" || !hasFinding(id, "exp", "type") || !hasFinding(id, "exp", "verify") {
 				t.Errorf("claim type: %+v %+v", id.Claims["exp"], id.Findings)
 			}
 		}},
-		{"unstable-sub", func(t *testing.T, b *Baseline) {
-			id := shapeOf(t, b, KindIDToken, FlowAuthorizationCode, "code")
+		{"unstable-sub", func(t *testing.T, b *baseline.Baseline) {
+			id := shapeOf(t, b, baseline.KindIDToken, baseline.FlowAuthorizationCode, "code")
 			if !hasFinding(id, "sub", "relation:stable(sub)") {
 				t.Errorf("unstable sub: %+v", id.Findings)
 			}
 		}},
-		{"unstable-accounts", func(t *testing.T, b *Baseline) {
-			id := shapeOf(t, b, KindIDToken, FlowAuthorizationCode, "code")
+		{"unstable-accounts", func(t *testing.T, b *baseline.Baseline) {
+			id := shapeOf(t, b, baseline.KindIDToken, baseline.FlowAuthorizationCode, "code")
 			if !hasFinding(id, "accounts", "relation:stable(accounts per sub)") || hasFinding(id, "sub", "relation:stable(sub)") {
 				t.Errorf("unstable accounts: %+v", id.Findings)
 			}
 		}},
-		{"rotate-key-drop-old=3", func(t *testing.T, b *Baseline) {
+		{"rotate-key-drop-old=3", func(t *testing.T, b *baseline.Baseline) {
 			if b.Keys.ReverifyFailed == 0 {
 				t.Errorf("dropped keys: %+v", b.Keys)
 			}
 		}},
-		{"rotate-key=3", func(t *testing.T, b *Baseline) {
+		{"rotate-key=3", func(t *testing.T, b *baseline.Baseline) {
 			if b.Keys.ReverifyFailed != 0 || len(b.Keys.Keys) < 2 {
 				t.Errorf("kept keys: %+v", b.Keys)
 			}
 		}},
-		{"alg=ES256", func(t *testing.T, b *Baseline) {
-			if id := shapeOf(t, b, KindIDToken, FlowAuthorizationCode, "code"); strings.Join(id.Header.Algs, ",") != "ES256" {
+		{"alg=ES256", func(t *testing.T, b *baseline.Baseline) {
+			if id := shapeOf(t, b, baseline.KindIDToken, baseline.FlowAuthorizationCode, "code"); strings.Join(id.Header.Algs, ",") != "ES256" {
 				t.Errorf("alg: %+v", id.Header)
 			}
 		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.drift, func(t *testing.T) {
-			b, _, _ := capture(t, loadTarget(t, "mock-akoya", tc.drift), generated(t), -1)
+			b, _, _ := baselinetest.Capture(t, baselinetest.Target(t, "mock-akoya", tc.drift), baselinetest.Hasher(t), -1)
 			tc.check(t, b)
 		})
 	}
 }
 
-func hasFinding(s Shape, claim, rule string) bool {
+func hasFinding(s baseline.Shape, claim, rule string) bool {
 	for _, f := range s.Findings {
 		if f.Claim == claim && f.Rule == rule {
 			return true
@@ -189,34 +183,34 @@ func hasFinding(s Shape, claim, rule string) bool {
 }
 
 func TestCaptureAkkess(t *testing.T) {
-	b, _, _ := capture(t, loadTarget(t, "mock-akkess"), generated(t), -1)
-	t1 := shapeOf(t, b, KindAkkessT1, FlowAkkess, "code")
+	b, _, _ := baselinetest.Capture(t, baselinetest.Target(t, "mock-akkess"), baselinetest.Hasher(t), -1)
+	t1 := shapeOf(t, b, baseline.KindAkkessT1, baseline.FlowAkkess, "code")
 	if t1.Contract != "akkess-t1" || len(violations(t1)) != 0 || t1.LifetimeS == nil || t1.LifetimeS.Min != 300 || strings.Join(t1.Header.Ctys, ",") != "t1" {
 		t.Errorf("akkess: %+v", t1)
 	}
-	op := shapeOf(t, b, KindAccessToken, FlowClientCredentials, "cc-post")
-	if op.Format != FormatOpaque || op.Opaque == nil {
+	op := shapeOf(t, b, baseline.KindAccessToken, baseline.FlowClientCredentials, "cc-post")
+	if op.Format != baseline.FormatOpaque || op.Opaque == nil {
 		t.Errorf("opaque access token: %+v", op)
 	}
 	// The twin: a t1 token whose tid is gone breaks the contract.
-	b, _, _ = capture(t, loadTarget(t, "mock-akkess", "drop-claim=tid"), generated(t), -1)
-	if t1 := shapeOf(t, b, KindAkkessT1, FlowAkkess, "code"); !hasFinding(t1, "tid", "presence") {
+	b, _, _ = baselinetest.Capture(t, baselinetest.Target(t, "mock-akkess", "drop-claim=tid"), baselinetest.Hasher(t), -1)
+	if t1 := shapeOf(t, b, baseline.KindAkkessT1, baseline.FlowAkkess, "code"); !hasFinding(t1, "tid", "presence") {
 		t.Errorf("akkess without tid: %+v", t1.Findings)
 	}
 }
 
 // Keyed hashes compare under one key and under no other.
 func TestSubHashes(t *testing.T) {
-	key := ParseKey(strings.Repeat("ab", 32))
-	h1, err := NewHasher(key, KeyProvided)
+	key := baseline.ParseKey(strings.Repeat("ab", 32))
+	h1, err := baseline.NewHasher(key, baseline.KeyProvided)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h2, _ := NewHasher(key, KeyProvided)
-	legacy, _, _ := capture(t, loadTarget(t, "mock-akoya-legacy"), h1, -1)
-	akoya, _, _ := capture(t, loadTarget(t, "mock-akoya"), h2, -1)
-	other, _, _ := capture(t, loadTarget(t, "mock-akoya"), generated(t), -1)
-	if legacy.SubKey != akoya.SubKey || legacy.SubKey.Source != KeyProvided || other.SubKey.ID == akoya.SubKey.ID {
+	h2, _ := baseline.NewHasher(key, baseline.KeyProvided)
+	legacy, _, _ := baselinetest.Capture(t, baselinetest.Target(t, "mock-akoya-legacy"), h1, -1)
+	akoya, _, _ := baselinetest.Capture(t, baselinetest.Target(t, "mock-akoya"), h2, -1)
+	other, _, _ := baselinetest.Capture(t, baselinetest.Target(t, "mock-akoya"), baselinetest.Hasher(t), -1)
+	if legacy.SubKey != akoya.SubKey || legacy.SubKey.Source != baseline.KeyProvided || other.SubKey.ID == akoya.SubKey.ID {
 		t.Errorf("key ids: %+v %+v %+v", legacy.SubKey, akoya.SubKey, other.SubKey)
 	}
 	if legacy.Users[0].SubHash == "" || legacy.Users[0].SubHash != akoya.Users[0].SubHash || legacy.Users[0].LabelHash != akoya.Users[0].LabelHash {
@@ -225,7 +219,7 @@ func TestSubHashes(t *testing.T) {
 	if other.Users[0].SubHash == akoya.Users[0].SubHash {
 		t.Error("another key gives the same hash")
 	}
-	if _, err := NewHasher([]byte("short"), KeyProvided); err == nil {
+	if _, err := baseline.NewHasher([]byte("short"), baseline.KeyProvided); err == nil {
 		t.Error("a short key was accepted")
 	}
 }
@@ -235,7 +229,7 @@ func TestSubHashes(t *testing.T) {
 func TestBaselineHoldsNoSecretOrClaimValue(t *testing.T) {
 	for _, name := range []string{"mock-akoya", "mock-akoya-legacy", "mock-akkess", "mock-nextidentity", "mock-generic"} {
 		t.Run(name, func(t *testing.T) {
-			b, reg, rec := capture(t, loadTarget(t, name), generated(t), 2)
+			b, reg, rec := baselinetest.Capture(t, baselinetest.Target(t, name), baselinetest.Hasher(t), 2)
 			var buf bytes.Buffer
 			if err := b.Encode(&buf); err != nil {
 				t.Fatal(err)
@@ -310,15 +304,12 @@ func claimValues(rec *oauth.Recorder) (values, public map[string]bool) {
 		}
 	}
 	jwt := func(raw string) {
-		if _, payload, ok := splitJWT(raw); ok {
-			if m, _, ok := decodeObject(payload); ok {
-				walk(m, values)
-			}
+		if m := jwtClaims(raw); m != nil {
+			walk(m, values)
 		}
 	}
 	for _, ex := range rec.Exchanges() {
-		body := []byte(ex.ResponseBody)
-		m, _, ok := decodeObject(body)
+		m, ok := object([]byte(ex.ResponseBody))
 		switch {
 		case ex.Name == "discovery" && ok:
 			for k, v := range m {
@@ -343,4 +334,28 @@ func claimValues(rec *oauth.Recorder) (values, public map[string]bool) {
 		}
 	}
 	return values, public
+}
+
+func object(data []byte) (map[string]any, bool) {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	var m map[string]any
+	if d.Decode(&m) != nil || m == nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// jwtClaims decodes a compact JWS's payload, or returns nil.
+func jwtClaims(raw string) map[string]any {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	p, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil
+	}
+	m, _ := object(p)
+	return m
 }

@@ -1,4 +1,4 @@
-package baseline
+package baseline_test
 
 import (
 	"bytes"
@@ -7,12 +7,15 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/idpconform/idpconform/internal/baseline"
+	"github.com/idpconform/idpconform/internal/baseline/baselinetest"
 )
 
 // sample captures the akoya mock once for the decoder tests.
 func sample(t testing.TB) []byte {
 	t.Helper()
-	b, _, _ := capture(t, loadTarget(t, "mock-akoya"), generated(t), 2)
+	b, _, _ := baselinetest.Capture(t, baselinetest.Target(t, "mock-akoya"), baselinetest.Hasher(t), 2)
 	var buf bytes.Buffer
 	if err := b.Encode(&buf); err != nil {
 		t.Fatal(err)
@@ -22,7 +25,7 @@ func sample(t testing.TB) []byte {
 
 func TestDecodeRoundTrip(t *testing.T) {
 	data := sample(t)
-	b, err := Decode(bytes.NewReader(data))
+	b, err := baseline.Decode(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +36,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 	if !bytes.Equal(data, again.Bytes()) {
 		t.Error("a decoded baseline encodes differently")
 	}
-	b2, err := Decode(bytes.NewReader(again.Bytes()))
+	b2, err := baseline.Decode(bytes.NewReader(again.Bytes()))
 	if err != nil || !reflect.DeepEqual(b, b2) {
 		t.Errorf("second decode: %v", err)
 	}
@@ -57,12 +60,12 @@ func TestDecodeRefuses(t *testing.T) {
 		if in == data {
 			t.Fatalf("case for %q changed nothing", want)
 		}
-		_, err := Decode(strings.NewReader(in))
+		_, err := baseline.Decode(strings.NewReader(in))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("got %v, want %q", err, want)
 		}
 	}
-	if _, err := Decode(strings.NewReader(data)); err != nil {
+	if _, err := baseline.Decode(strings.NewReader(data)); err != nil {
 		t.Errorf("the unchanged baseline is refused: %v", err)
 	}
 }
@@ -82,7 +85,7 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := Decode(bytes.NewReader(data))
+		b, err := baseline.Decode(bytes.NewReader(data))
 		if err != nil {
 			return
 		}
@@ -90,7 +93,7 @@ func FuzzDecode(f *testing.F) {
 		if err := b.Encode(&buf); err != nil {
 			t.Fatalf("an accepted baseline does not encode: %v", err)
 		}
-		if _, err := Decode(&buf); err != nil {
+		if _, err := baseline.Decode(&buf); err != nil {
 			t.Fatalf("an accepted baseline does not decode again: %v", err)
 		}
 	})

@@ -282,3 +282,16 @@ func (t Type) describe() string {
 	}
 	return jsonkind.Kind(t).Describe()
 }
+
+// Accepts reports whether a value of JSON kind k satisfies the rule's type.
+func (r Rule) Accepts(k jsonkind.Kind) bool { return r.typeMatches(k) }
+
+// TypeText describes the rule's type for messages: "a string or an array
+// of strings", "an integer".
+func (r Rule) TypeText() string {
+	t := r.Type.describe()
+	if r.Strict {
+		t += " (strict)"
+	}
+	return t
+}

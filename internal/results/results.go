@@ -56,7 +56,7 @@ type Kind string
 const KindConformance Kind = "conformance"
 
 // Kinds lists the kinds of run this binary reads and renders.
-var Kinds = []Kind{KindConformance}
+var Kinds = []Kind{KindConformance, KindDiff}
 
 // Run is the result of one idpconform run.
 type Run struct {
@@ -81,6 +81,9 @@ type Run struct {
 	Summary Summary  `json:"summary"`
 	// Load holds the measurements of a load run (Kind "load"); see load.go.
 	Load *Load `json:"load,omitempty"`
+	// Diff holds the differences of a migration diff (Kind "diff"); see
+	// diff.go.
+	Diff *Diff `json:"diff,omitempty"`
 }
 
 // Tool identifies the binary that produced the run.
