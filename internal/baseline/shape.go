@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"regexp"
 	"sort"
@@ -306,4 +308,22 @@ func headerOf(h map[string]any) jwtHeader {
 	}
 	sort.Strings(out.Params)
 	return out
+}
+
+// ObjectShape builds the shape of JSON object samples (JWT payloads or JSON
+// responses) as a capture records them: for tests and for tools that hold
+// claims from elsewhere. Findings are not computed.
+func ObjectShape(kind, flow, client, format string, samples ...[]byte) (Shape, error) {
+	a := &shapeAcc{kind: kind, flow: flow, client: client, format: format}
+	for i, s := range samples {
+		m, order, ok := decodeObject(s)
+		if !ok {
+			return Shape{}, fmt.Errorf("sample %d is not a JSON object", i)
+		}
+		a.addClaims(m, order)
+	}
+	if a.samples == 0 {
+		return Shape{}, errors.New("no samples")
+	}
+	return a.shape(), nil
 }

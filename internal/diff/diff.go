@@ -26,6 +26,7 @@ import (
 	"strings"
 
 	"github.com/idpconform/idpconform/internal/baseline"
+	"github.com/idpconform/idpconform/internal/contract"
 	"github.com/idpconform/idpconform/internal/results"
 )
 
@@ -39,6 +40,11 @@ type Options struct {
 	Accept []string
 	// Gates are latency gates relative to the old side.
 	Gates []Gate
+	// Defaults are the contracts, by contract kind, that govern a claim
+	// when neither side's target names a contract for its kind (the CLI
+	// passes the bundled standard ones: oidc-core-id-token,
+	// rfc9068-access-token, rfc7662-introspection, rfc6749-token-response).
+	Defaults map[string]*contract.Contract
 	// OldFile and NewFile name where each side came from; OldLive and
 	// NewLive say it was captured for this diff (a target file) rather than
 	// read (a baseline file).
@@ -80,7 +86,7 @@ func Compare(old, new *baseline.Baseline, o Options) (*results.Diff, error) {
 	if err := CheckAccept(o.Accept); err != nil {
 		return nil, err
 	}
-	c := &comparer{old: old, new: new}
+	c := &comparer{old: old, new: new, defaults: o.Defaults}
 	c.flows()
 	c.shapes()
 	c.probes()
@@ -171,6 +177,7 @@ func categoryRank(c string) int {
 // comparer collects the differences of one comparison.
 type comparer struct {
 	old, new *baseline.Baseline
+	defaults map[string]*contract.Contract
 	out      []results.Difference
 	cont     results.Continuity
 	lat      []results.DiffLatency

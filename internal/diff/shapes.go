@@ -37,6 +37,9 @@ func (r ruleRef) text() string {
 		return ""
 	}
 	s := fmt.Sprintf("contract %s (%s side)", r.contract.Name, r.side)
+	if r.side == "default" {
+		s = fmt.Sprintf("contract %s (default: neither side names one)", r.contract.Name)
+	}
 	if r.contract.Source != "" {
 		s += ", " + r.contract.Source
 	}
@@ -45,17 +48,24 @@ func (r ruleRef) text() string {
 
 func (c *comparer) rule(kind, claim string) ruleRef {
 	for _, s := range []struct {
-		b    *baseline.Baseline
-		side string
-	}{{c.old, "old"}, {c.new, "new"}} {
-		if ct := s.b.Contracts[kind]; ct != nil {
+		contracts map[string]*contract.Contract
+		side      string
+	}{{c.old.Contracts, "old"}, {c.new.Contracts, "new"}, {c.defaults, "default"}} {
+		if ct := s.contracts[kind]; ct != nil {
 			if r, ok := ct.Claims[claim]; ok {
 				return ruleRef{rule: r, contract: ct, side: s.side, ok: true}
 			}
 		}
 	}
+	if kind == baseline.KindUserinfo && claim == "sub" {
+		return ruleRef{rule: contract.Rule{Type: contract.TypeString, Presence: contract.Mandatory}, contract: userinfoRules, side: "default", ok: true}
+	}
 	return ruleRef{}
 }
+
+// userinfoRules holds the one userinfo claim every OpenID Provider must
+// return.
+var userinfoRules = &contract.Contract{Name: "userinfo", Source: "OIDC Core §5.3.2: the sub claim MUST always be returned"}
 
 // opaqueRule is the rule for an opaque token: the token response
 // contract's member of the same name.
@@ -97,7 +107,7 @@ func (c *comparer) shapes() {
 			continue
 		}
 		c.add(results.Difference{Class: results.ClassNonBreaking, Category: CatFlow, Subject: n.Label(), Change: "new",
-			New: fmt.Sprintf("%s, %s", n.Format, plural(n.Samples, "sample")),
+			New:    fmt.Sprintf("%s, %s", n.Format, plural(n.Samples, "sample")),
 			Reason: "the new side returns something the old did not; clients that do not ask for it never see it", Rule: "an addition clients can ignore"}, shapeKey(n))
 		c.findings(baseline.Shape{Kind: n.Kind, Flow: n.Flow, Client: n.Client}, n)
 	}
