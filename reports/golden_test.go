@@ -22,6 +22,7 @@ func TestGolden(t *testing.T) {
 	runs := map[string]*results.Run{
 		"sample":        resultstest.Sample(),
 		"suite-failure": resultstest.SuiteFailure(),
+		"diff":          resultstest.Diff(),
 	}
 	writers := map[string]func(io.Writer, *results.Run) error{
 		"results.json": reports.WriteJSON,

@@ -24,7 +24,7 @@ import (
 // blocks (by hash), so anything that tried to reach the network would fail
 // in the browser and show in review. Charts are inline SVG drawn here.
 
-//go:embed templates/report.html.tmpl templates/report.css templates/report.js
+//go:embed templates/report.html.tmpl templates/report.css templates/report.js templates/diff.html.tmpl
 var htmlAssets embed.FS
 
 // section is one part of the HTML report: a nav entry and a template named
@@ -39,6 +39,7 @@ type section struct {
 
 var htmlSections = []section{
 	{ID: "summary", Title: "Summary", Show: func(*results.Run) bool { return true }},
+	{ID: "diff", Title: "Differences", Show: func(r *results.Run) bool { return r.Diff != nil }},
 	{ID: "specs", Title: "Specs", Show: func(r *results.Run) bool { return len(r.Specs) > 0 }},
 	{ID: "tokens", Title: "Tokens and contracts", Show: func(r *results.Run) bool { return len(tokenViews(r)) > 0 }},
 }
@@ -47,7 +48,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	// A stub; WriteHTML binds it to the template it executes.
 	"section": func(string, any) (template.HTML, error) { return "", nil },
 	"json":    jsonValue,
-}).ParseFS(htmlAssets, "templates/report.html.tmpl"))
+}).ParseFS(htmlAssets, "templates/report.html.tmpl", "templates/diff.html.tmpl"))
 
 // htmlView is what the template renders: the run, and what is derived from
 // it once, here, instead of in template logic.

@@ -23,6 +23,9 @@ const (
 // verdict, counts per scenario and severity, then the first failures and
 // warnings with their requirement.
 func WriteMarkdown(w io.Writer, run *results.Run) error {
+	if run.Diff != nil {
+		return writeDiffMarkdown(w, run)
+	}
 	var b strings.Builder
 	icon := "✅"
 	if !run.Passed() {

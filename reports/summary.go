@@ -12,6 +12,9 @@ import (
 // WriteSummary writes the short terminal summary: counts per scenario label,
 // then each failure and warning on one line with its requirement.
 func WriteSummary(w io.Writer, run *results.Run) error {
+	if run.Diff != nil {
+		return writeDiffSummary(w, run)
+	}
 	var b strings.Builder
 	if run.DryRun {
 		sel := selected(run)

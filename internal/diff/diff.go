@@ -192,7 +192,8 @@ func (c *comparer) add(d results.Difference, key ...string) {
 	if d.Item != "" {
 		parts = append(parts, d.Item)
 	}
-	d.ID = strings.Join(parts, "/")
+	// IDs are typed on command lines: no white space.
+	d.ID = strings.Join(strings.Fields(strings.Join(parts, "/")), "_")
 	for i := range c.out {
 		if c.out[i].ID != d.ID {
 			continue

@@ -339,7 +339,7 @@ func (c *comparer) keys() {
 	o, n := c.old.Keys, c.new.Keys
 	const subject = "signing keys (JWKS)"
 	if n.ReverifyFailed > 0 && o.ReverifyFailed == 0 {
-		c.add(results.Difference{Class: results.ClassBreaking, Category: CatKeys, Subject: subject, Item: "key continuity", Change: "earlier tokens stop verifying",
+		c.add(results.Difference{Class: results.ClassBreaking, Category: CatKeys, Subject: subject, Item: "continuity", Change: "earlier tokens stop verifying",
 			Old: fmt.Sprintf("all %d tokens still verified", o.Reverified), New: fmt.Sprintf("%d of %d tokens no longer verify", n.ReverifyFailed, n.Reverified),
 			Reason: "a signing key left the JWKS while tokens it signed were still valid: clients holding them fail verification",
 			Rule:   "OIDC Core §10.1.1: a rotated-out key stays published until its tokens expire"}, "jwks")
@@ -422,7 +422,7 @@ func (c *comparer) continuity() {
 		if o.SubHash != n.SubHash {
 			cont.Changed++
 			c.add(results.Difference{Class: results.ClassBreaking, Category: CatContinuity, Subject: subject, Item: o.Ref, Change: "sub changed",
-				Old: "keyed hash " + o.SubHash[:8] + "…", New: "keyed hash " + n.SubHash[:8] + "…",
+				Old: "keyed hash " + short(o.SubHash), New: "keyed hash " + short(n.SubHash),
 				Reason: "the same login has another sub on the new side: every link a client stored for the user is lost",
 				Rule:   "seed 002: sub is unique per login and stays the same between refreshes and re-links; OIDC Core §2 (never reassigned)"}, "users")
 			continue
@@ -430,7 +430,7 @@ func (c *comparer) continuity() {
 		cont.Same++
 		if o.AccountsHash != "" && n.AccountsHash != "" && o.AccountsHash != n.AccountsHash {
 			c.add(results.Difference{Class: results.ClassBreaking, Category: CatContinuity, Subject: subject, Item: o.Ref + "/accounts", Change: "accounts changed",
-				Old: "keyed hash " + o.AccountsHash[:8] + "…", New: "keyed hash " + n.AccountsHash[:8] + "…",
+				Old: "keyed hash " + short(o.AccountsHash), New: "keyed hash " + short(n.AccountsHash),
 				Reason: "the same login has other account IDs on the new side", Rule: "seed 002: account IDs are persistent for a given sub"}, "users")
 		}
 	}
@@ -450,4 +450,12 @@ func (c *comparer) continuity() {
 		cont.Reason += fmt.Sprintf("; %s of the old side (%s) not found on the new side", plural(len(unknown), "user"), strings.Join(unknown, ", "))
 	}
 	c.cont = cont
+}
+
+// short shows the start of a keyed hash: enough to tell two apart.
+func short(h string) string {
+	if r := []rune(h); len(r) > 8 {
+		return string(r[:8]) + "…"
+	}
+	return h
 }

@@ -448,7 +448,7 @@ func (c *comparer) compareLifetime(o, n baseline.Shape, subject, key string) {
 	for _, x := range []struct {
 		item     string
 		old, new *baseline.Range
-	}{{"exp - iat", o.LifetimeS, n.LifetimeS}, {"expires_in", o.ExpiresInS, n.ExpiresInS}} {
+	}{{"exp-iat", o.LifetimeS, n.LifetimeS}, {"expires_in", o.ExpiresInS, n.ExpiresInS}} {
 		if x.old == nil || x.new == nil {
 			continue
 		}
@@ -470,7 +470,7 @@ func (c *comparer) compareLifetime(o, n baseline.Shape, subject, key string) {
 		return s.ExpiresInS == nil || s.LifetimeS == nil || math.Abs(s.ExpiresInS.Max-s.LifetimeS.Max) <= skew
 	}
 	if agree(o) && !agree(n) {
-		c.add(results.Difference{Class: results.ClassBreaking, Category: CatLifetime, Subject: subject, Item: "expires_in vs exp", Change: "expires_in disagrees with exp - iat",
+		c.add(results.Difference{Class: results.ClassBreaking, Category: CatLifetime, Subject: subject, Item: "expires_in-vs-exp", Change: "expires_in disagrees with exp - iat",
 			Old: "agree", New: fmt.Sprintf("expires_in %s, exp - iat %s", rangeText(n.ExpiresInS, "s"), rangeText(n.LifetimeS, "s")),
 			Reason: "a client scheduling its refresh by expires_in uses an expired token, or refreshes too early", Rule: "RFC 6749 §5.1: expires_in is the lifetime of the access token"}, key)
 	}

@@ -33,6 +33,7 @@ func TestSampleResultsValidate(t *testing.T) {
 	dry.Summarize()
 	for name, run := range map[string]*results.Run{
 		"sample": resultstest.Sample(), "suite failure": resultstest.SuiteFailure(), "dry run": dry,
+		"diff": resultstest.Diff(),
 	} {
 		if err := schema.ValidateResults(jsonOf(t, run)); err != nil {
 			t.Errorf("%s: %v", name, err)
