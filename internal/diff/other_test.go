@@ -83,7 +83,7 @@ func TestProbesKeysFlows(t *testing.T) {
 		"error/token.wrong_secret/status":                     results.ClassBreaking,
 		"error/token.wrong_secret/error":                      results.ClassBreaking,
 		"error/revocation.unknown_token/status":               results.ClassBreaking,
-		"keys/jwks/continuity":                            results.ClassBreaking,
+		"keys/jwks/continuity":                                results.ClassBreaking,
 		"keys/jwks/kid":                                       results.ClassInfo,
 		"flow/introspection.cc":                               results.ClassBreaking,
 	}
