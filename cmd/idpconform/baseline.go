@@ -91,6 +91,8 @@ func newBaselineCmd() *cobra.Command {
 		Short: "Record the shape of an IdP in a baseline file, to diff against later",
 		Long: `baseline records what an IdP issues, so that a later diff can tell what changed
 without keeping a single token, secret or personal value. See 'baseline capture'.`,
+		Example: `  idpconform baseline capture --target my-idp.yaml -o baselines/my-idp.json
+  idpconform diff baselines/my-idp.json my-new-idp.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
