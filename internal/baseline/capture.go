@@ -115,7 +115,7 @@ type capturer struct {
 	userAccess map[string]string
 	// liveAccess is an access token never revoked, for userinfo samples.
 	liveAccess string
-	// ccToken is an access token of the first client credentials client.
+	// ccClient is the first client credentials client, for latency samples.
 	ccClient *target.Client
 }
 
