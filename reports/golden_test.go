@@ -24,6 +24,7 @@ func TestGolden(t *testing.T) {
 		"suite-failure": resultstest.SuiteFailure(),
 		"load":          resultstest.LoadSample(),
 		"capacity":      resultstest.CapacitySample(),
+		"diff":          resultstest.Diff(),
 	}
 	writers := map[string]func(io.Writer, *results.Run) error{
 		"results.json": reports.WriteJSON,

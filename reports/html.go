@@ -26,7 +26,7 @@ import (
 // in the browser and show in review. The summary chart is inline SVG drawn
 // here; a load run's charts are drawn by uPlot (htmlload.go).
 
-//go:embed templates/report.html.tmpl templates/report.css templates/report.js templates/load.js
+//go:embed templates/report.html.tmpl templates/report.css templates/report.js templates/load.js templates/diff.html.tmpl
 var htmlAssets embed.FS
 
 // section is one part of the HTML report: a nav entry and a template named
@@ -42,6 +42,7 @@ type section struct {
 var htmlSections = []section{
 	{ID: "summary", Title: "Summary", Show: func(*results.Run) bool { return true }},
 	{ID: "load", Title: "Load", Show: func(r *results.Run) bool { return r.Load != nil }},
+	{ID: "diff", Title: "Differences", Show: func(r *results.Run) bool { return r.Diff != nil }},
 	// A load run's specs are its gates, shown with measured value and
 	// margin in the load section.
 	{ID: "specs", Title: "Specs", Show: func(r *results.Run) bool { return len(r.Specs) > 0 && r.Load == nil }},
@@ -54,7 +55,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"json":    jsonValue,
 	"rate":    rateText,
 	"percent": percentText,
-}).ParseFS(htmlAssets, "templates/report.html.tmpl"))
+}).ParseFS(htmlAssets, "templates/report.html.tmpl", "templates/diff.html.tmpl"))
 
 // htmlView is what the template renders: the run, and what is derived from
 // it once, here, instead of in template logic.

@@ -26,6 +26,9 @@ func WriteMarkdown(w io.Writer, run *results.Run) error {
 	if run.Load != nil {
 		return writeLoadMarkdown(w, run)
 	}
+	if run.Diff != nil {
+		return writeDiffMarkdown(w, run)
+	}
 	var b strings.Builder
 	icon := "✅"
 	if !run.Passed() {

@@ -16,6 +16,9 @@ func WriteSummary(w io.Writer, run *results.Run) error {
 	if run.Load != nil {
 		return writeLoadSummary(w, run)
 	}
+	if run.Diff != nil {
+		return writeDiffSummary(w, run)
+	}
 	var b strings.Builder
 	if run.DryRun {
 		sel := selected(run)

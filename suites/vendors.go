@@ -112,7 +112,7 @@ func akkessSpecs(f *fw.Framework) {
 	f.It("exchanges an IdP token for a t1 token signed RS256 with kid and cty t1", req("Akkess seed 003"),
 		func(ctx context.Context, s *fw.Spec) {
 			idp := akkessIdPToken(ctx, s)
-			resp := akkessPost(ctx, s, idp, "application/jwt", akkessRequest{TenantID: s.Target.Akkess.TenantID, ExpiryInSecs: 3600, TokenFormat: "t1"})
+			resp := akkessPost(ctx, s, idp, "application/jwt", akkessRequest{TenantID: s.Target.Akkess.Tenant, ExpiryInSecs: 3600, TokenFormat: "t1"})
 			Expect(resp.Status).To(Equal(http.StatusOK), "Akkess token status (body: %s)", clip(resp.Body))
 			Expect(resp.Header.Get("Content-Type")).To(HavePrefix("application/jwt"), "content type")
 			raw := strings.TrimSpace(string(resp.Body))
@@ -122,8 +122,8 @@ func akkessSpecs(f *fw.Framework) {
 			Expect(tok.Header.Alg).To(Equal("RS256"), "alg")
 			Expect(tok.Header.Kid).NotTo(BeEmpty(), "kid")
 			Expect(tok.Header.Cty).To(Equal("t1"), "cty")
-			Expect(tok.Claims["aud"]).To(Equal(s.Target.Akkess.TenantID), "aud is the tenant")
-			Expect(tok.Claims["tid"]).To(Equal(s.Target.Akkess.TenantID), "tid is the tenant")
+			Expect(tok.Claims["aud"]).To(Equal(s.Target.Akkess.Tenant), "aud is the tenant")
+			Expect(tok.Claims["tid"]).To(Equal(s.Target.Akkess.Tenant), "tid is the tenant")
 			exp, _, _ := verify.NumericDate(tok.Claims, "exp")
 			iat, _, _ := verify.NumericDate(tok.Claims, "iat")
 			Expect(exp.Sub(iat).Seconds()).To(BeNumerically("~", 3600, s.Target.ClockSkew.D().Seconds()), "exp - iat for expiryInSecs 3600")
@@ -137,7 +137,7 @@ func akkessSpecs(f *fw.Framework) {
 	// request is refused with 401.
 	f.It("refuses a token request without a bearer token with 401", req("Akkess seed 003"),
 		func(ctx context.Context, s *fw.Spec) {
-			resp := akkessPost(ctx, s, "", "application/jwt", akkessRequest{TenantID: s.Target.Akkess.TenantID, ExpiryInSecs: 3600, TokenFormat: "t1"})
+			resp := akkessPost(ctx, s, "", "application/jwt", akkessRequest{TenantID: s.Target.Akkess.Tenant, ExpiryInSecs: 3600, TokenFormat: "t1"})
 			Expect(resp.Status).To(Equal(http.StatusUnauthorized), "status without a bearer")
 		})
 
@@ -147,7 +147,7 @@ func akkessSpecs(f *fw.Framework) {
 	f.It("refuses a token request that does not accept application/jwt", req("Akkess seed 003"),
 		func(ctx context.Context, s *fw.Spec) {
 			idp := akkessIdPToken(ctx, s)
-			resp := akkessPost(ctx, s, idp, "application/json", akkessRequest{TenantID: s.Target.Akkess.TenantID, ExpiryInSecs: 3600, TokenFormat: "t1"})
+			resp := akkessPost(ctx, s, idp, "application/json", akkessRequest{TenantID: s.Target.Akkess.Tenant, ExpiryInSecs: 3600, TokenFormat: "t1"})
 			Expect(resp.Status).To(Equal(http.StatusNotAcceptable), "status for accept: application/json")
 		})
 
@@ -169,7 +169,7 @@ func akkessSpecs(f *fw.Framework) {
 		f.It("refuses a token request with "+bad.name+" with 400", req("Akkess seed 003"),
 			func(ctx context.Context, s *fw.Spec) {
 				idp := akkessIdPToken(ctx, s)
-				resp := akkessPost(ctx, s, idp, "application/jwt", bad.body(s.Target.Akkess.TenantID))
+				resp := akkessPost(ctx, s, idp, "application/jwt", bad.body(s.Target.Akkess.Tenant))
 				Expect(resp.Status).To(Equal(http.StatusBadRequest), "status (body: %s)", clip(resp.Body))
 			})
 	}

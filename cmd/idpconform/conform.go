@@ -258,15 +258,17 @@ func loadContracts(dir string) (contract.Set, error) {
 	return cs, nil
 }
 
-// checkContracts refuses a target naming a contract that does not exist,
-// before any request is made.
+// checkContracts refuses a target naming a contract that does not exist, or
+// one of another kind than the field it is named in, before any request is
+// made.
 func checkContracts(tg *target.Target, cs contract.Set) error {
-	for field, name := range map[string]string{"contracts.access_token": tg.Contracts.AccessToken, "contracts.id_token": tg.Contracts.IDToken, "contracts.akkess_t1": tg.Contracts.AkkessT1} {
-		if name == "" {
-			continue
+	for _, ref := range tg.Contracts.Named() {
+		ct, err := cs.Get(ref.Name)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", tg.File, ref.Field, err)
 		}
-		if _, err := cs.Get(name); err != nil {
-			return fmt.Errorf("%s: %s: %w", tg.File, field, err)
+		if string(ct.Kind) != ref.Kind {
+			return fmt.Errorf("%s: %s: contract %q is of kind %s, expected %s", tg.File, ref.Field, ref.Name, ct.Kind, ref.Kind)
 		}
 	}
 	return nil

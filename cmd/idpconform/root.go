@@ -23,5 +23,6 @@ Exit codes: 0 every MUST passed, 1 a check failed, 2 bad usage or configuration.
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(newConformCmd(), newSelftestCmd(), newMockCmd(), newLoadCmd(), newReportCmd(), newVersionCmd())
+	root.AddCommand(newBaselineCmd(), newDiffCmd())
 	return root
 }

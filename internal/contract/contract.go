@@ -1,14 +1,18 @@
 // Package contract checks a token's claims against a claim contract with
 // non-breaking tolerance: claims the contract does not name are reported,
 // never failed; claim order never matters; opaque strings are checked for
-// presence, type and a minimum length, never an exact length or format. A
-// missing mandatory claim, a claim of another type, or a forbidden claim is a
-// violation.
+// presence, type and a minimum length or estimated entropy, never an exact
+// length or format. A missing mandatory claim, a claim of another type, a
+// forbidden claim, or a broken relation (aud holds the client, exp after
+// iat, the declared lifetime, tid == aud, at_hash, sub stable across
+// refreshes and logins) is a violation.
 package contract
 
 import (
 	"fmt"
+	"math"
 	"sort"
+	"unicode/utf8"
 
 	"github.com/idpconform/idpconform/internal/jsonkind"
 )
@@ -16,13 +20,15 @@ import (
 // Contract is the expected shape of one kind of token or response.
 type Contract struct {
 	// Name identifies the contract; target files refer to it.
-	Name string `yaml:"name"`
+	Name string `yaml:"name" json:"name"`
 	// Kind is what the contract applies to.
-	Kind Kind `yaml:"kind"`
+	Kind Kind `yaml:"kind" json:"kind"`
 	// Source names the document the contract comes from.
-	Source string `yaml:"source"`
+	Source string `yaml:"source" json:"source,omitempty"`
 	// Claims maps each claim name to its rule.
-	Claims map[string]Rule `yaml:"claims"`
+	Claims map[string]Rule `yaml:"claims" json:"claims"`
+	// Relations are rules between claims and the flow (relation.go).
+	Relations []Relation `yaml:"relations" json:"relations,omitempty"`
 }
 
 // Kind is the kind of token or response a contract describes.
@@ -42,18 +48,22 @@ var Kinds = []Kind{KindAccessToken, KindIDToken, KindAkkessT1, KindIntrospection
 // Rule is what a contract says of one claim.
 type Rule struct {
 	// Type is the claim's JSON type.
-	Type Type `yaml:"type"`
+	Type Type `yaml:"type" json:"type"`
 	// Presence is mandatory, optional (default) or forbidden.
-	Presence Presence `yaml:"presence"`
+	Presence Presence `yaml:"presence" json:"presence"`
 	// Strict compares the type exactly: an integer where a number is
 	// expected, or an array of strings where an array is expected, fails.
-	Strict bool `yaml:"strict"`
+	Strict bool `yaml:"strict" json:"strict,omitempty"`
 	// MinLength is the least length of an opaque string (or of an array).
 	// Lengths above it are never judged: a longer or reformatted opaque
 	// value is a non-breaking change.
-	MinLength int `yaml:"min_length"`
+	MinLength int `yaml:"min_length" json:"min_length,omitempty"`
+	// MinEntropy is the least estimated entropy of an opaque string, in
+	// bits (length times the Shannon entropy of its characters): it catches
+	// constant or guessable values without judging their format.
+	MinEntropy float64 `yaml:"min_entropy" json:"min_entropy,omitempty"`
 	// Description says what the claim means, for reports.
-	Description string `yaml:"description"`
+	Description string `yaml:"description" json:"description,omitempty"`
 }
 
 // Type is a claim type in a contract.
@@ -102,42 +112,86 @@ const (
 
 // Finding is one result of checking claims against a contract.
 type Finding struct {
-	Claim   string `json:"claim"`
-	Level   Level  `json:"level"`
+	Claim string `json:"claim"`
+	Level Level  `json:"level"`
+	// Rule names what was checked: presence, forbidden, type, min_length,
+	// min_entropy, unknown (a claim not in the contract), or
+	// "relation:" and the relation.
+	Rule    string `json:"rule"`
 	Message string `json:"message"`
 }
+
+// Rules a Finding may name besides relations.
+const (
+	RulePresence   = "presence"
+	RuleForbidden  = "forbidden"
+	RuleType       = "type"
+	RuleMinLength  = "min_length"
+	RuleMinEntropy = "min_entropy"
+	RuleUnknown    = "unknown"
+)
 
 func (f Finding) String() string { return fmt.Sprintf("%s: %s", f.Claim, f.Message) }
 
 // Check judges claims against c and returns the findings sorted by claim,
-// violations first.
+// violations first. Relations that need the flow's context (the client, the
+// declared lifetime, the access token) are not evaluated; CheckWith
+// evaluates them.
 func (c *Contract) Check(claims map[string]any) []Finding {
+	return c.CheckWith(claims, Context{})
+}
+
+// CheckWith is Check with what the flow knows about the token, so that the
+// contract's relations are evaluated too.
+func (c *Contract) CheckWith(claims map[string]any, cx Context) []Finding {
 	var out []Finding
 	for name, rule := range c.Claims {
 		v, present := claims[name]
 		switch {
 		case !present && rule.Presence == Mandatory:
-			out = append(out, Finding{Claim: name, Level: Violation, Message: "mandatory claim is missing"})
+			out = append(out, Finding{Claim: name, Level: Violation, Rule: RulePresence, Message: "mandatory claim is missing"})
 		case present && rule.Presence == Forbidden:
-			out = append(out, Finding{Claim: name, Level: Violation, Message: "claim is forbidden by the contract but present"})
+			out = append(out, Finding{Claim: name, Level: Violation, Rule: RuleForbidden, Message: "claim is forbidden by the contract but present"})
 		case present:
-			if msg := rule.check(v); msg != "" {
-				out = append(out, Finding{Claim: name, Level: Violation, Message: msg})
+			if r, msg := rule.check(v); msg != "" {
+				out = append(out, Finding{Claim: name, Level: Violation, Rule: r, Message: msg})
 			}
 		}
 	}
 	for name, v := range claims {
 		if _, known := c.Claims[name]; !known {
-			out = append(out, Finding{Claim: name, Level: Info, Message: fmt.Sprintf("claim not in contract %s (%s); tolerated as a non-breaking addition", c.Name, jsonkind.Of(v).Describe())})
+			out = append(out, Finding{Claim: name, Level: Info, Rule: RuleUnknown, Message: fmt.Sprintf("claim not in contract %s (%s); tolerated as a non-breaking addition", c.Name, jsonkind.Of(v).Describe())})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
+	for _, rel := range c.Relations {
+		out = append(out, rel.check(claims, cx)...)
+	}
+	sortFindings(out)
+	return out
+}
+
+// CheckSeries evaluates the contract's stable relations over tokens of one
+// kind obtained one after another: logins, refreshes and new logins of the
+// same users.
+func (c *Contract) CheckSeries(obs []Observation) []Finding {
+	var out []Finding
+	for _, rel := range c.Relations {
+		out = append(out, rel.checkSeries(obs)...)
+	}
+	sortFindings(out)
+	return out
+}
+
+func sortFindings(out []Finding) {
+	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Level != out[j].Level {
 			return out[i].Level == Violation
 		}
-		return out[i].Claim < out[j].Claim
+		if out[i].Claim != out[j].Claim {
+			return out[i].Claim < out[j].Claim
+		}
+		return out[i].Rule < out[j].Rule
 	})
-	return out
 }
 
 // Violations returns the findings that break the contract.
@@ -151,24 +205,56 @@ func Violations(fs []Finding) []Finding {
 	return out
 }
 
-func (r Rule) check(v any) string {
+// check judges one present claim; it returns the rule broken and why, or
+// "" when the value is acceptable.
+func (r Rule) check(v any) (string, string) {
 	got := jsonkind.Of(v)
 	if !r.typeMatches(got) {
-		return fmt.Sprintf("expected %s, got %s", r.Type.describe(), got.Describe())
+		return RuleType, fmt.Sprintf("expected %s, got %s", r.Type.describe(), got.Describe())
 	}
 	if r.MinLength > 0 {
 		switch x := v.(type) {
 		case string:
-			if len(x) < r.MinLength {
-				return fmt.Sprintf("expected at least %d characters, got %d", r.MinLength, len(x))
+			if n := utf8.RuneCountInString(x); n < r.MinLength {
+				return RuleMinLength, fmt.Sprintf("expected at least %d characters, got %d", r.MinLength, n)
 			}
 		case []any:
 			if len(x) < r.MinLength {
-				return fmt.Sprintf("expected at least %d elements, got %d", r.MinLength, len(x))
+				return RuleMinLength, fmt.Sprintf("expected at least %d elements, got %d", r.MinLength, len(x))
 			}
 		}
 	}
-	return ""
+	if r.MinEntropy > 0 {
+		if s, ok := v.(string); ok {
+			if bits := EntropyBits(s); bits < r.MinEntropy {
+				return RuleMinEntropy, fmt.Sprintf("expected an estimated entropy of at least %.0f bits, got %.0f", r.MinEntropy, bits)
+			}
+		}
+	}
+	return "", ""
+}
+
+// EntropyBits estimates the entropy of an opaque string: its length times
+// the Shannon entropy of its character distribution. It is a floor for
+// random strings of a small alphabet and a ceiling for guessable ones, good
+// enough to tell a random token from a constant or a counter; it says
+// nothing about the format.
+func EntropyBits(s string) float64 {
+	if s == "" {
+		return 0
+	}
+	counts := map[rune]int{}
+	n := 0
+	for _, r := range s {
+		counts[r]++
+		n++
+	}
+	var h float64
+	for _, c := range counts {
+		p := float64(c) / float64(n)
+		h -= p * math.Log2(p)
+	}
+	return h * float64(n)
 }
 
 func (r Rule) typeMatches(got jsonkind.Kind) bool {
@@ -195,4 +281,17 @@ func (t Type) describe() string {
 		return "a NumericDate (seconds since the epoch)"
 	}
 	return jsonkind.Kind(t).Describe()
+}
+
+// Accepts reports whether a value of JSON kind k satisfies the rule's type.
+func (r Rule) Accepts(k jsonkind.Kind) bool { return r.typeMatches(k) }
+
+// TypeText describes the rule's type for messages: "a string or an array
+// of strings", "an integer".
+func (r Rule) TypeText() string {
+	t := r.Type.describe()
+	if r.Strict {
+		t += " (strict)"
+	}
+	return t
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idpconform/idpconform/fixtures"
 	"github.com/idpconform/idpconform/internal/yamlfile"
@@ -136,20 +137,44 @@ func TestDuplicateContractNames(t *testing.T) {
 	}
 }
 
+// FuzzCheck runs every check of the evaluator (claim rules, relations with
+// and without context, series) on arbitrary JSON: no panic, and every
+// finding names its claim, rule and reason.
 func FuzzCheck(f *testing.F) {
-	f.Add(`{"sub":"x","aud":["a"],"exp":1}`)
-	f.Add(`{"aud":[1,{"x":null}],"products":null}`)
+	f.Add(`{"sub":"x","aud":["a"],"exp":1}`, `{"sub":"x","accounts":["1"]}`)
+	f.Add(`{"aud":[1,{"x":null}],"products":null}`, `{}`)
+	f.Add(`{"exp":"1","iat":1e400,"tid":{"a":[]},"aud":null,"at_hash":7}`, `{"sub":[],"accounts":{"b":1}}`)
+	f.Add(`{"exp":-1e308,"iat":1e308,"aud":"client-1","at_hash":"x"}`, `{"sub":null}`)
 	c, err := Parse("c.yaml", []byte(akoyaLike))
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, js string) {
-		var m map[string]any
-		if json.Unmarshal([]byte(js), &m) != nil {
+	rel, err := Parse("rel.yaml", []byte(relational))
+	if err != nil {
+		f.Fatal(err)
+	}
+	cx := Context{ClientID: "client-1", TTL: time.Hour, Skew: time.Second, AccessToken: "at", Alg: "EdDSA"}
+	f.Fuzz(func(t *testing.T, js, js2 string) {
+		dec := func(s string) map[string]any {
+			d := json.NewDecoder(strings.NewReader(s))
+			d.UseNumber()
+			var m map[string]any
+			if d.Decode(&m) != nil {
+				return nil
+			}
+			return m
+		}
+		m, m2 := dec(js), dec(js2)
+		if m == nil {
 			return
 		}
-		for _, fd := range c.Check(m) {
-			if fd.Claim == "" || fd.Message == "" {
+		var all []Finding
+		all = append(all, c.Check(m)...)
+		all = append(all, rel.Check(m)...)
+		all = append(all, rel.CheckWith(m, cx)...)
+		all = append(all, rel.CheckSeries([]Observation{{Subject: "u", Step: StepLogin, Claims: m}, {Subject: "u", Step: StepRefresh, Claims: m2}, {Subject: "u", Step: StepRelogin, Claims: m}})...)
+		for _, fd := range all {
+			if fd.Claim == "" || fd.Message == "" || fd.Rule == "" {
 				t.Errorf("empty finding %+v", fd)
 			}
 		}

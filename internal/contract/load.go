@@ -64,6 +64,83 @@ func validate(c *Contract) []yamlfile.Problem {
 		if r.MinLength < 0 {
 			ps = append(ps, yamlfile.Errorf(p+".min_length", "min_length must not be negative"))
 		}
+		if r.MinLength > 0 && !slices.Contains([]Type{TypeString, TypeStringArray, TypeArray, TypeAudience, TypeAny}, r.Type) {
+			ps = append(ps, yamlfile.Errorf(p+".min_length", "min_length applies to strings and arrays, not to type %s", r.Type))
+		}
+		if r.MinEntropy < 0 || r.MinEntropy > 4096 {
+			ps = append(ps, yamlfile.Errorf(p+".min_entropy", "min_entropy is a number of bits between 0 and 4096, got %v", r.MinEntropy))
+		}
+		if r.MinEntropy > 0 && r.Type != TypeString && r.Type != TypeAny {
+			ps = append(ps, yamlfile.Errorf(p+".min_entropy", "min_entropy applies to opaque strings, not to type %s", r.Type))
+		}
+		if r.Strict && (r.Type == TypeAny || r.Type == TypeAudience) {
+			// Either type accepts several kinds by definition; strict
+			// would silently mean nothing.
+			ps = append(ps, yamlfile.Errorf(p+".strict", "strict has no meaning for type %s", r.Type))
+		}
+	}
+	for i, rel := range c.Relations {
+		ps = append(ps, validateRelation(c, fmt.Sprintf("$.relations[%d]", i), rel)...)
+	}
+	return ps
+}
+
+// validateRelation checks a relation names a known rule and claims the
+// contract declares, so a typo is refused instead of never firing.
+func validateRelation(c *Contract, p string, rel Relation) []yamlfile.Problem {
+	var ps []yamlfile.Problem
+	need := func(field string, claims ...string) {
+		for _, n := range claims {
+			if _, ok := c.Claims[n]; !ok {
+				ps = append(ps, yamlfile.Errorf(p+field, "relation %s needs claim %q, which the contract does not declare under claims", rel.Rule, n))
+			}
+		}
+	}
+	unused := func(field string, set bool) {
+		if set {
+			ps = append(ps, yamlfile.Errorf(p+"."+field, "relation %s takes no %s", rel.Rule, field))
+		}
+	}
+	switch rel.Rule {
+	case RelAudContainsClient:
+		need(".rule", "aud")
+	case RelExpAfterIat, RelLifetime:
+		need(".rule", "exp", "iat")
+	case RelAtHash:
+		need(".rule", "at_hash")
+	case RelEqual:
+		if len(rel.Claims) != 2 {
+			ps = append(ps, yamlfile.Errorf(p+".claims", "relation equal compares two claims, e.g. claims: [tid, aud]; got %d", len(rel.Claims)))
+		} else {
+			need(".claims", rel.Claims...)
+			if rel.Claims[0] == rel.Claims[1] {
+				ps = append(ps, yamlfile.Errorf(p+".claims", "relation equal compares two different claims"))
+			}
+		}
+	case RelStable:
+		if rel.Claim == "" {
+			ps = append(ps, yamlfile.Errorf(p, "relation stable needs claim: the claim that must not change"))
+		} else {
+			need(".claim", rel.Claim)
+		}
+		if rel.Per != "" {
+			need(".per", rel.Per)
+		}
+		for j, s := range rel.Across {
+			if !slices.Contains(stableSteps, s) {
+				ps = append(ps, yamlfile.Errorf(fmt.Sprintf("%s.across[%d]", p, j), "unknown step %q; expected one of %s", s, join(stableSteps)))
+			}
+		}
+	default:
+		return append(ps, yamlfile.Errorf(p+".rule", "unknown relation %q; expected one of %s", rel.Rule, join(RelationRules)))
+	}
+	if rel.Rule != RelEqual {
+		unused("claims", len(rel.Claims) > 0)
+	}
+	if rel.Rule != RelStable {
+		unused("claim", rel.Claim != "")
+		unused("per", rel.Per != "")
+		unused("across", len(rel.Across) > 0)
 	}
 	return ps
 }
@@ -121,4 +198,22 @@ func join[T ~string](vs []T) string {
 		s[i] = string(v)
 	}
 	return strings.Join(s, ", ")
+}
+
+// Validate checks a contract that did not come from a YAML file (one
+// embedded in a baseline) with the rules Parse applies; the error lists
+// every problem by field.
+func (c *Contract) Validate() error {
+	ps := validate(c)
+	if len(ps) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(ps))
+	for i, p := range ps {
+		msgs[i] = p.Msg
+		if field := yamlfile.FieldName(p.Path); field != "" {
+			msgs[i] = field + ": " + p.Msg
+		}
+	}
+	return fmt.Errorf("contract %q: %s", c.Name, strings.Join(msgs, "; "))
 }

@@ -23,6 +23,9 @@ func (r *Run) Redacted(red Redactor) *Run {
 	cp.LabelFilter = red.String(r.LabelFilter)
 	cp.Focus = redactAll(red, r.Focus)
 	cp.Notes = redactAll(red, r.Notes)
+	if r.Diff != nil {
+		cp.Diff = r.Diff.redacted(red)
+	}
 	cp.Specs = make([]Spec, len(r.Specs))
 	for i, s := range r.Specs {
 		s.Name = red.String(s.Name)

@@ -61,7 +61,7 @@ const (
 )
 
 // Kinds lists the kinds of run this binary reads and renders.
-var Kinds = []Kind{KindConformance, KindLoad}
+var Kinds = []Kind{KindConformance, KindLoad, KindDiff}
 
 // Run is the result of one idpconform run.
 type Run struct {
@@ -86,6 +86,9 @@ type Run struct {
 	Summary Summary  `json:"summary"`
 	// Load holds the measurements of a load run (Kind "load"); see load.go.
 	Load *Load `json:"load,omitempty"`
+	// Diff holds the differences of a migration diff (Kind "diff"); see
+	// diff.go.
+	Diff *Diff `json:"diff,omitempty"`
 }
 
 // Tool identifies the binary that produced the run.

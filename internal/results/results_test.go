@@ -209,7 +209,7 @@ func TestDecode(t *testing.T) {
 	}
 	for name, edit := range map[string][2]string{
 		"newer version": {`"schema_version":"1"`, `"schema_version":"2"`},
-		"unknown kind":  {`"kind":"conformance"`, `"kind":"diff"`},
+		"unknown kind":  {`"kind":"conformance"`, `"kind":"benchmark"`},
 		"not JSON":      {`{`, `[`},
 	} {
 		doc := strings.Replace(b.String(), edit[0], edit[1], 1)

@@ -87,6 +87,9 @@ func applyDefaults(t *Target, file string) {
 	if t.Login.Driver == "" {
 		t.Login.Driver = DriverForm
 	}
+	if t.Akkess != nil && t.Akkess.Expiry == 0 {
+		t.Akkess.Expiry = Duration(DefaultAkkessExpiry)
+	}
 }
 
 // validate checks what the YAML decoder cannot: required fields, enums,
@@ -114,7 +117,7 @@ func validate(t *Target) []yamlfile.Problem {
 	for field, v := range map[string]string{
 		"authorization": t.Endpoints.Authorization, "token": t.Endpoints.Token, "jwks": t.Endpoints.JWKS,
 		"introspection": t.Endpoints.Introspection, "revocation": t.Endpoints.Revocation, "userinfo": t.Endpoints.Userinfo,
-		"data": t.Endpoints.Data, "akkess_tokens": t.Endpoints.AkkessTokens,
+		"data": t.Endpoints.Data,
 	} {
 		if v == "" || strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "//") {
 			continue
@@ -202,8 +205,8 @@ func validate(t *Target) []yamlfile.Problem {
 	if t.Has(CapAkoyaData) && t.Endpoints.Data == "" {
 		add("$.capabilities", "akoya_data is declared but endpoints.data is not set")
 	}
-	if t.Has(CapAkkessTokens) && (t.Endpoints.AkkessTokens == "" || t.Akkess.TenantID == "") {
-		add("$.capabilities", "akkess_tokens is declared but endpoints.akkess_tokens or akkess.tenant_id is not set")
+	if t.Has(CapAkkessTokens) && t.Akkess == nil {
+		add("$.capabilities", "akkess_tokens is declared but there is no akkess: section (endpoint, tenant)")
 	}
 	if t.Has(CapAuthorizationCode) && len(t.Users) == 0 {
 		add("$.capabilities", "authorization_code is declared but no users are given to log in as")
@@ -235,6 +238,7 @@ func validate(t *Target) []yamlfile.Problem {
 			add(fmt.Sprintf("$.slos[%d]", i), "%v", err)
 		}
 	}
+	ps = append(ps, validateAkkess(t)...)
 	return ps
 }
 

@@ -46,8 +46,6 @@ type Target struct {
 	// Vendors are the vendors whose documented rules the IdP follows
 	// (akoya, akkess, nextidentity): their vendor-labelled specs apply.
 	Vendors []string `yaml:"vendors"`
-	// Akkess configures the Akkess token exchange.
-	Akkess Akkess `yaml:"akkess"`
 	// Users the suites log in as (authorization code flows).
 	Users []User `yaml:"users"`
 	// Login says how users are logged in.
@@ -55,15 +53,11 @@ type Target struct {
 	// SLOs gate load runs: "p99<=200ms", "success>=99.9%",
 	// "throughput>=500/s". Flags given to `idpconform load` replace them.
 	SLOs []string `yaml:"slos"`
+	// Akkess, when set, is an Akkess token exchange to capture (akkess.go).
+	Akkess *Akkess `yaml:"akkess"`
 
 	// File is the path the target was loaded from ("" when built in code).
 	File string `yaml:"-"`
-}
-
-// Akkess holds what the Akkess token exchange needs (seed 003).
-type Akkess struct {
-	// TenantID is the tenant the test user may act in.
-	TenantID string `yaml:"tenant_id"`
 }
 
 // Mock selects the bundled mock IdP, and how it drifts and misbehaves.
@@ -128,14 +122,12 @@ type Endpoints struct {
 	// Data is a protected data endpoint that takes the ID token as bearer
 	// (Akoya: .../accounts-info/v2/{providerId}).
 	Data string `yaml:"data"`
-	// AkkessTokens is the Akkess token-issuing endpoint (seed 003).
-	AkkessTokens string `yaml:"akkess_tokens"`
 }
 
 // Resolved returns e with relative endpoints made absolute on issuer.
 func (e Endpoints) Resolved(issuer string) Endpoints {
 	base := strings.TrimSuffix(issuer, "/")
-	for _, p := range []*string{&e.Authorization, &e.Token, &e.JWKS, &e.Introspection, &e.Revocation, &e.Userinfo, &e.Data, &e.AkkessTokens} {
+	for _, p := range []*string{&e.Authorization, &e.Token, &e.JWKS, &e.Introspection, &e.Revocation, &e.Userinfo, &e.Data} {
 		if strings.HasPrefix(*p, "/") && base != "" {
 			*p = base + *p
 		}
@@ -183,8 +175,37 @@ func (c Client) HasGrant(g Grant) bool { return slices.Contains(c.Grants, g) }
 type Contracts struct {
 	AccessToken string `yaml:"access_token"`
 	IDToken     string `yaml:"id_token"`
-	// AkkessT1 applies to Akkess t1 tokens.
+	// AkkessT1 judges the tokens of the Akkess exchange (akkess:).
 	AkkessT1 string `yaml:"akkess_t1"`
+	// Introspection judges the response about an active token.
+	Introspection string `yaml:"introspection"`
+	// TokenResponse judges successful token endpoint responses.
+	TokenResponse string `yaml:"token_response"`
+}
+
+// ContractRef is one contract a target names: the field it is named in
+// and the contract kind that field expects.
+type ContractRef struct {
+	Field string // "contracts.id_token"
+	Kind  string // the contract kind: "id_token"
+	Name  string
+}
+
+// Named lists the contracts the target names, in a stable order.
+func (c Contracts) Named() []ContractRef {
+	var out []ContractRef
+	for _, r := range []ContractRef{
+		{"contracts.access_token", "access_token", c.AccessToken},
+		{"contracts.id_token", "id_token", c.IDToken},
+		{"contracts.akkess_t1", "akkess_t1", c.AkkessT1},
+		{"contracts.introspection", "introspection", c.Introspection},
+		{"contracts.token_response", "token_response", c.TokenResponse},
+	} {
+		if r.Name != "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // AuthMethod is a token endpoint client authentication method (RFC 7591 §2).
@@ -234,8 +255,8 @@ const (
 	// CapAkoyaData: an Akoya data endpoint (endpoints.data) answering 602
 	// for an expired ID token (seed 001).
 	CapAkoyaData Capability = "akoya_data"
-	// CapAkkessTokens: the Akkess token exchange (endpoints.akkess_tokens,
-	// akkess.tenant_id; seed 003).
+	// CapAkkessTokens: the Akkess token exchange (the akkess: section;
+	// seed 003).
 	CapAkkessTokens Capability = "akkess_tokens"
 )
 

@@ -33,7 +33,7 @@ func TestSampleResultsValidate(t *testing.T) {
 	dry.Summarize()
 	for name, run := range map[string]*results.Run{
 		"sample": resultstest.Sample(), "suite failure": resultstest.SuiteFailure(), "dry run": dry,
-		"load": resultstest.LoadSample(), "capacity": resultstest.CapacitySample(),
+		"load": resultstest.LoadSample(), "capacity": resultstest.CapacitySample(), "diff": resultstest.Diff(),
 	} {
 		if err := schema.ValidateResults(jsonOf(t, run)); err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -53,7 +53,7 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 		"unknown field":       {func(m map[string]any) { m["extra"] = true }, ""},
 		"missing requirement": {func(m map[string]any) { delete(spec(m, 0), "requirement") }, "/specs/0"},
 		"newer version":       {func(m map[string]any) { m["schema_version"] = "2" }, "/schema_version"},
-		"unknown kind":        {func(m map[string]any) { m["kind"] = "diff" }, "/kind"},
+		"unknown kind":        {func(m map[string]any) { m["kind"] = "benchmark" }, "/kind"},
 		"bad time":            {func(m map[string]any) { m["started_at"] = "yesterday" }, "/started_at"},
 		"negative duration":   {func(m map[string]any) { spec(m, 0)["duration_ns"] = -1 }, "/specs/0/duration_ns"},
 		"bad finding level": {func(m map[string]any) {

@@ -237,7 +237,9 @@ func (s *Spec) Endpoint(name string) string {
 	case "data":
 		v = s.Endpoints.Data
 	case "akkess_tokens":
-		v = s.Endpoints.AkkessTokens
+		if s.Target.Akkess != nil {
+			v, _ = s.Target.Akkess.URL(s.Issuer)
+		}
 	}
 	if v == "" {
 		why := "discovery did not name it and the target sets no endpoints." + name
