@@ -272,27 +272,26 @@ func (s *storage) TokenRequestByRefreshToken(_ context.Context, token string) (o
 
 func (s *storage) TerminateSession(context.Context, string, string) error { return nil }
 
-// RevokeToken revokes an access token (by id, with its subject) or a
-// refresh token (by value) of clientID; a token of another client is left
-// alone and refused (RFC 7009 §2.1).
-func (s *storage) RevokeToken(_ context.Context, tokenOrID, userID, clientID string) *oidc.Error {
+// RevokeToken revokes an access token (by id) or a refresh token (by value)
+// of clientID; a token of another client is refused (RFC 7009 §2.1). The
+// library passes a refresh token's subject too (after GetRefreshTokenInfo),
+// so the kind is told by where the value is found, not by userID.
+func (s *storage) RevokeToken(_ context.Context, tokenOrID, _ string, clientID string) *oidc.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if userID != "" {
-		if t, ok := s.access[tokenOrID]; ok {
-			if t.clientID != clientID {
-				return oidc.ErrInvalidClient().WithDescription("token was not issued to this client")
-			}
-			delete(s.access, tokenOrID)
-		}
-		return nil
-	}
 	if rt, ok := s.refresh[tokenOrID]; ok {
 		if rt.clientID != clientID {
 			return oidc.ErrInvalidClient().WithDescription("token was not issued to this client")
 		}
 		delete(s.refresh, tokenOrID)
 		delete(s.access, rt.access)
+		return nil
+	}
+	if t, ok := s.access[tokenOrID]; ok {
+		if t.clientID != clientID {
+			return oidc.ErrInvalidClient().WithDescription("token was not issued to this client")
+		}
+		delete(s.access, tokenOrID)
 	}
 	return nil
 }
