@@ -87,6 +87,7 @@ func applyDefaults(t *Target, file string) {
 	if t.Login.Driver == "" {
 		t.Login.Driver = DriverForm
 	}
+	applyVariantDefaults(&t.Variants)
 }
 
 // validate checks what the YAML decoder cannot: required fields, enums,
@@ -193,6 +194,7 @@ func validate(t *Target) []yamlfile.Problem {
 			add(p+".grace", "grace applies only to rotation rotate-grace")
 		}
 	}
+	validateVariants(t.Variants, add)
 	if t.Has(CapAuthorizationCode) && len(t.Users) == 0 {
 		add("$.capabilities", "authorization_code is declared but no users are given to log in as")
 	}
