@@ -52,6 +52,24 @@ func clientCredentialsSpecs(f *fw.Framework) {
 			})
 	}
 
+	// Requirement: RFC 6749 §5.1, §7.1; RFC 6750 §4; the target's
+	// variants.token_type
+	// Description: a bearer token MUST be typed "Bearer", a value that is
+	// case insensitive: "bearer" is as right as "Bearer". When the target
+	// declares a spelling, clients may compare it exactly, so it MUST be
+	// that one.
+	f.It("types the access token as Bearer in any letter case",
+		req("RFC 6749 §5.1", fw.MUST),
+		func(ctx context.Context, s *fw.Spec) {
+			tr := requestCC(ctx, s, s.ClientFor(target.GrantClientCredentials))
+			fw.ExpectIssued(tr)
+			Expect(strings.EqualFold(tr.TokenType, "bearer")).To(BeTrue(), "token_type %q is no spelling of Bearer", tr.TokenType)
+			if want := s.Target.Variants.TokenType; want != "" {
+				Expect(tr.TokenType).To(Equal(want), "token_type spelling (the target declares %q)", want)
+			}
+			s.Info("token_type is spelt %q", tr.TokenType)
+		})
+
 	// Requirement: RFC 6749 §5.1
 	// Description: the token response SHOULD also carry Pragma: no-cache
 	// (RFC 6749 requires it for HTTP/1.0 caches; OAuth 2.1 drops it).

@@ -1,6 +1,7 @@
 package suites_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,14 +15,18 @@ import (
 	"github.com/idpconform/idpconform/mockidp"
 )
 
+// interceptor answers a request itself (returning true) or leaves it to
+// next, the mock.
+type interceptor func(w http.ResponseWriter, r *http.Request, next http.Handler) bool
+
 // variantTarget serves the real mock behind intercept (which answers a
 // request itself by returning true), and returns the bundled mock target
 // pointed at it with extra YAML appended (a variants section).
-func variantTarget(t *testing.T, extra string, intercept func(w http.ResponseWriter, r *http.Request) bool) *target.Target {
+func variantTarget(t *testing.T, extra string, intercept interceptor) *target.Target {
 	t.Helper()
 	var idp http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if intercept != nil && intercept(w, r) {
+		if intercept != nil && intercept(w, r, idp) {
 			return
 		}
 		idp.ServeHTTP(w, r)
@@ -48,12 +53,12 @@ func variantTarget(t *testing.T, extra string, intercept func(w http.ResponseWri
 // access tokens (compact JWS) at path with status and body, as an IdP that
 // keeps no state for them does; other requests go to the mock, which
 // authenticates them.
-func jwtAt(path string, status int, body string) func(http.ResponseWriter, *http.Request) bool {
+func jwtAt(path string, status int, body string) interceptor {
 	secrets := map[string]string{}
 	for _, c := range mockidp.DefaultClients() {
 		secrets[c.ID] = c.Secret
 	}
-	return func(w http.ResponseWriter, r *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
 		if !strings.HasSuffix(r.URL.Path, path) || r.ParseForm() != nil || strings.Count(r.PostForm.Get("token"), ".") != 2 {
 			return false
 		}
@@ -94,15 +99,15 @@ func TestDeclaredVariants(t *testing.T) {
 	unsupportedIntro := jwtAt(mockidp.PathIntrospect, 400, `{"error":"unsupported_token_type"}`)
 	unsupportedRevoke := jwtAt(mockidp.PathRevoke, 400, `{"error":"unsupported_token_type"}`)
 	revokeNoop := jwtAt(mockidp.PathRevoke, 200, ``)
-	both := func(a, b func(http.ResponseWriter, *http.Request) bool) func(http.ResponseWriter, *http.Request) bool {
-		return func(w http.ResponseWriter, r *http.Request) bool { return a(w, r) || b(w, r) }
+	both := func(a, b interceptor) interceptor {
+		return func(w http.ResponseWriter, r *http.Request, next http.Handler) bool { return a(w, r, next) || b(w, r, next) }
 	}
 	const undeclared = ""
 	const selfContained = "variants:\n  jwt_access_token_introspection: unsupported\n  jwt_access_token_revocation: unsupported\n"
 	cases := []struct {
 		name      string
 		variants  string
-		intercept func(http.ResponseWriter, *http.Request) bool
+		intercept interceptor
 		fails     []string
 		passes    []string
 	}{
@@ -139,6 +144,57 @@ func TestDeclaredVariants(t *testing.T) {
 			}
 			if t.Failed() {
 				t.Logf("run output:\n%s", out)
+			}
+		})
+	}
+}
+
+// tokenType rewrites token_type in the mock's token responses.
+func tokenType(v string) interceptor {
+	return func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if !strings.HasSuffix(r.URL.Path, mockidp.PathToken) {
+			return false
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body["token_type"] == nil {
+			return false
+		}
+		body["token_type"] = v
+		for k, vs := range rec.Header() {
+			w.Header()[k] = vs
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		_ = json.NewEncoder(w).Encode(body)
+		return true
+	}
+}
+
+// token_type is case insensitive: any spelling of Bearer passes unless the
+// target declares one; another type fails.
+func TestTokenTypeCase(t *testing.T) {
+	const spec = "client-credentials types the access token as Bearer in any letter case"
+	cases := []struct {
+		name, variants, sent string
+		fails                bool
+	}{
+		{"lower case, undeclared", "", "bearer", false},
+		{"upper case, undeclared", "", "BEARER", false},
+		{"declared spelling sent", "variants: {token_type: bearer}\n", "bearer", false},
+		{"other spelling than declared", "variants: {token_type: Bearer}\n", "bearer", true},
+		{"not a bearer token", "", "JWT", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, out, _ := run(t, variantTarget(t, c.variants, tokenType(c.sent)), "client-credentials")
+			failed, passed := specStates(r)
+			if got := slices.Contains(failed, spec); got != c.fails {
+				t.Errorf("failed = %v, want %v\n%s", got, c.fails, out)
+			}
+			if !c.fails && !slices.Contains(passed, spec) {
+				t.Errorf("did not pass\n%s", out)
 			}
 		})
 	}
