@@ -100,7 +100,9 @@ func TestDeclaredVariants(t *testing.T) {
 	unsupportedRevoke := jwtAt(mockidp.PathRevoke, 400, `{"error":"unsupported_token_type"}`)
 	revokeNoop := jwtAt(mockidp.PathRevoke, 200, ``)
 	both := func(a, b interceptor) interceptor {
-		return func(w http.ResponseWriter, r *http.Request, next http.Handler) bool { return a(w, r, next) || b(w, r, next) }
+		return func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+			return a(w, r, next) || b(w, r, next)
+		}
 	}
 	const undeclared = ""
 	const selfContained = "variants:\n  jwt_access_token_introspection: unsupported\n  jwt_access_token_revocation: unsupported\n"
@@ -197,5 +199,52 @@ func TestTokenTypeCase(t *testing.T) {
 				t.Errorf("did not pass\n%s", out)
 			}
 		})
+	}
+}
+
+// refusePlain answers authorization requests with code_challenge_method
+// plain as RFC 7636 §4.4.1 asks of a server without plain: invalid_request
+// at the redirect URI.
+func refusePlain(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+	q := r.URL.Query()
+	if !strings.HasSuffix(r.URL.Path, mockidp.PathAuthorize) || q.Get("code_challenge_method") != "plain" {
+		return false
+	}
+	to := q.Get("redirect_uri") + "?error=invalid_request&state=" + q.Get("state")
+	http.Redirect(w, r, to, http.StatusFound)
+	return true
+}
+
+// PKCE plain: either choice passes when declared; the other one fails.
+func TestPKCEPlainDeclared(t *testing.T) {
+	const spec = "authcode treats PKCE plain as the target declares"
+	cases := []struct {
+		name, variants string
+		intercept      interceptor
+		fails          bool
+	}{
+		{"accepted, declared", "variants: {pkce_plain: accepted}\n", nil, false},
+		{"accepted, declared refused", "variants: {pkce_plain: refused}\n", nil, true},
+		{"refused, declared", "variants: {pkce_plain: refused}\n", refusePlain, false},
+		{"refused, declared accepted", "variants: {pkce_plain: accepted}\n", refusePlain, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, out, _ := run(t, variantTarget(t, c.variants, c.intercept), "authcode")
+			failed, passed := specStates(r)
+			if got := slices.Contains(failed, spec); got != c.fails {
+				t.Errorf("failed = %v, want %v\n%s", got, c.fails, out)
+			}
+			if !c.fails && !slices.Contains(passed, spec) {
+				t.Errorf("did not pass\n%s", out)
+			}
+		})
+	}
+	// Undeclared: skipped, with the reason.
+	r, _, _ := run(t, variantTarget(t, "", nil), "authcode")
+	for _, sp := range r.Specs {
+		if sp.Name == spec && sp.State != results.Skipped {
+			t.Errorf("undeclared pkce_plain: %s, want skipped", sp.State)
+		}
 	}
 }
