@@ -24,6 +24,12 @@ type interceptor func(w http.ResponseWriter, r *http.Request, next http.Handler)
 // pointed at it with extra YAML appended (a variants section).
 func variantTarget(t *testing.T, extra string, intercept interceptor) *target.Target {
 	t.Helper()
+	return editedTarget(t, func(s string) string { return s + extra }, intercept)
+}
+
+// editedTarget is variantTarget with any edit of the target file.
+func editedTarget(t *testing.T, edit func(string) string, intercept interceptor) *target.Target {
+	t.Helper()
 	var idp http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if intercept != nil && intercept(w, r, idp) {
@@ -41,7 +47,7 @@ func variantTarget(t *testing.T, extra string, intercept interceptor) *target.Ta
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := strings.Replace(string(src), "mock:\n  profile: generic\n", fmt.Sprintf("issuer: %s\n", srv.URL), 1) + extra
+	s := edit(strings.Replace(string(src), "mock:\n  profile: generic\n", fmt.Sprintf("issuer: %s\n", srv.URL), 1))
 	tg, err := target.Parse("variant.yaml", []byte(s), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -246,5 +252,45 @@ func TestPKCEPlainDeclared(t *testing.T) {
 		if sp.Name == spec && sp.State != results.Skipped {
 			t.Errorf("undeclared pkce_plain: %s, want skipped", sp.State)
 		}
+	}
+}
+
+// Whether a replayed refresh token kills the grant is the server's choice;
+// the declared rotation says which, and the other choice fails.
+func TestRefreshReuseVariant(t *testing.T) {
+	const spec = "refresh treats a used refresh token as the target declares"
+	// The bundled target's first refresh client, idpconform-code, is
+	// registered at the mock with reuse detection.
+	first := func(rotation string) func(string) string {
+		return func(s string) string {
+			return strings.Replace(s, "rotation: rotate-reuse-detection", "rotation: "+rotation, 1)
+		}
+	}
+	// Declaring the mock's rotate-only client first.
+	rotateOnly := func(s string) string {
+		s = strings.Replace(s, "id: idpconform-code\n", "id: idpconform-refresh-rotate\n", 1)
+		s = strings.Replace(s, "${IDPCONFORM_CODE_SECRET:-idpconform-code-secret}", "${IDPCONFORM_REFRESH_ROTATE_SECRET:-idpconform-refresh-rotate-secret}", 1)
+		return first("rotate")(s)
+	}
+	cases := []struct {
+		name  string
+		edit  func(string) string
+		fails bool
+	}{
+		{"reuse detection, declared", first("rotate-reuse-detection"), false},
+		{"reuse detection, declared rotate", first("rotate"), true},
+		{"rotate only, declared", rotateOnly, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, out, _ := run(t, editedTarget(t, c.edit, nil), "refresh")
+			failed, passed := specStates(r)
+			if got := slices.Contains(failed, spec); got != c.fails {
+				t.Errorf("failed = %v, want %v\n%s", got, c.fails, out)
+			}
+			if !c.fails && !slices.Contains(passed, spec) {
+				t.Errorf("did not pass\n%s", out)
+			}
+		})
 	}
 }
