@@ -6,6 +6,13 @@
 #   peers/peers.sh up [oidc-provider|zitadel-op]...
 #   peers/peers.sh down [oidc-provider|zitadel-op]...
 #   peers/peers.sh status
+#   peers/peers.sh install   (npm ci from the lock file; go build of the OP)
+#   peers/peers.sh test [oidc-provider|zitadel-op]...   (make test-peers)
+#
+# test starts the peers that are not running, runs `idpconform conform`
+# (with the peer's known deviations as expected failures) and a short,
+# bounded `idpconform load` against each, and stops the peers it started.
+# Reports go to $PEERS_DIR/reports/<peer>/{conform,load}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -79,6 +86,30 @@ stop() {
   rm -f "$DIR/$name.pid"
 }
 
+# run_tests runs conform and load against each peer; the exit status is 1
+# when any run failed.
+run_tests() {
+  local bin=${IDPCONFORM_BIN:-$ROOT/bin/idpconform} started=() rc=0 n
+  [ -x "$bin" ] || { echo "no idpconform binary at $bin (make build)" >&2; return 2; }
+  # shellcheck disable=SC2317 # called by the trap
+  cleanup() { for s in "${started[@]}"; do stop "$s"; done; }
+  trap cleanup EXIT
+  for n in "${names[@]}"; do
+    if ! running "$n"; then start "$n"; started+=("$n"); fi
+  done
+  for n in "${names[@]}"; do
+    local out=$DIR/reports/$n
+    rm -rf "$out"; mkdir -p "$out"
+    echo "== idpconform conform --target fixtures/targets/$n.yaml"
+    "$bin" conform --target "fixtures/targets/$n.yaml" --expected-failures "fixtures/expected/$n.yaml" \
+      --report-dir "$out/conform" --verbosity succinct --no-color --timeout 10m || rc=1
+    echo "== idpconform load --target fixtures/targets/$n.yaml"
+    "$bin" load --target "fixtures/targets/$n.yaml" --rate 25/s --duration 4s \
+      --slo 'success>=99%' --slo 'p99<=500ms' --out "$out/load" --quiet || rc=1
+  done
+  return $rc
+}
+
 cmd=${1:-}; shift || true
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${ALL[@]}")
 for n in "${names[@]}"; do
@@ -88,6 +119,8 @@ mkdir -p "$DIR"
 case $cmd in
   up) for n in "${names[@]}"; do start "$n"; done ;;
   down) for n in "${names[@]}"; do stop "$n"; done ;;
+  install) for n in "${names[@]}"; do build "$n"; done ;;
+  test) run_tests ;;
   status) for n in "${names[@]}"; do if running "$n"; then echo "$n running: http://$(addr_of "$n")"; else echo "$n stopped"; fi; done ;;
-  *) echo "usage: peers/peers.sh up|down|status [oidc-provider|zitadel-op]..." >&2; exit 2 ;;
+  *) echo "usage: peers/peers.sh up|down|status|install|test [oidc-provider|zitadel-op]..." >&2; exit 2 ;;
 esac
