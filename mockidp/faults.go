@@ -143,7 +143,7 @@ var faultCatalog = []FaultInfo{
 	{Name: FaultCCRefreshToken, Description: "adds a refresh token to client credentials responses",
 		Violates: "RFC 6749 §4.4.3", Severity: "SHOULD", CaughtBy: []string{"client-credentials"}},
 	{Name: FaultExpiresInString, Description: `sends expires_in as a JSON string ("3600") instead of a number`,
-		Violates: "RFC 6749 §5.1", Severity: "SHOULD", CaughtBy: []string{"client-credentials"}},
+		Violates: "RFC 6749 §5.1 (numerical values are JSON numbers)", Severity: "MUST", CaughtBy: []string{"client-credentials"}},
 	{Name: FaultNoExpiresIn, Description: "omits expires_in from token responses",
 		Violates: "RFC 6749 §5.1 (RECOMMENDED)", Severity: "SHOULD", CaughtBy: []string{"client-credentials"}},
 	{Name: FaultTokenType, Param: "TYPE", Default: "JWT",

@@ -7,12 +7,15 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash"
+	"net/url"
 	"slices"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/idpconform/idpconform/internal/contract"
+	"github.com/idpconform/idpconform/internal/login"
 	"github.com/idpconform/idpconform/internal/oauth"
 	"github.com/idpconform/idpconform/internal/target"
 	"github.com/idpconform/idpconform/internal/verify"
@@ -197,6 +200,54 @@ func authCodeSpecs(f *fw.Framework) {
 			fw.ExpectRejected(tr, "invalid_grant")
 		})
 
+	// Requirement: OIDC Core §2 (sub), seed 002
+	// Description: sub is never reassigned: the same user logging in twice,
+	// in two separate sessions, MUST get the same sub.
+	f.It("gives the same user the same sub on every login", req("OIDC Core §2", fw.MUST),
+		func(ctx context.Context, s *fw.Spec) {
+			c := client(s)
+			_, first := s.Tokens(ctx, c)
+			_, second := s.Tokens(ctx, c)
+			a := s.VerifyIDToken(ctx, requireIDToken(first), c)
+			b := s.VerifyIDToken(ctx, requireIDToken(second), c)
+			Expect(b.Claims["sub"]).To(Equal(a.Claims["sub"]), "sub of the second login")
+		})
+
+	// Requirement: OIDC Core §5.3.2
+	// Description: the sub the UserInfo endpoint returns MUST exactly match
+	// the sub of the ID token.
+	f.It("returns the ID token's sub from the UserInfo endpoint", fw.Requirement{Label: fw.LabelAuthCode, Ref: "OIDC Core §5.3.2", Severity: fw.MUST,
+		Needs: []target.Capability{target.CapAuthorizationCode, target.CapUserinfo}},
+		func(ctx context.Context, s *fw.Spec) {
+			c := client(s)
+			_, tr := s.Tokens(ctx, c)
+			tok := s.VerifyIDToken(ctx, requireIDToken(tr), c)
+			resp, claims, err := s.Client.Userinfo(ctx, s.Endpoint("userinfo"), tr.AccessToken)
+			Expect(err).NotTo(HaveOccurred(), "userinfo")
+			Expect(resp.Status).To(Equal(200), "userinfo status")
+			Expect(claims).To(HaveKeyWithValue("sub", tok.Claims["sub"]), "sub from userinfo")
+		})
+
+	// Requirement: RFC 6749 §4.1.2.1, RFC 9700 §4.1
+	// Description: an authorization request naming an unregistered
+	// redirect_uri MUST NOT be redirected there (an open redirector leaks
+	// codes); the IdP shows an error instead.
+	f.It("refuses to redirect to an unregistered redirect_uri", req("RFC 6749 §4.1.2.1", fw.MUST),
+		func(ctx context.Context, s *fw.Spec) {
+			c := client(s)
+			c.RedirectURI = "http://127.0.0.1:9/idpconform-unregistered-callback"
+			u, ok := s.Target.User("")
+			if !ok {
+				Skip(fmt.Sprintf("target %s declares no users to log in as", s.Target.Name))
+			}
+			p := oauth.NewPKCE("S256")
+			raw, err := oauth.AuthRequest{Endpoint: s.Endpoint("authorization"), ClientID: c.ID, RedirectURI: c.RedirectURI,
+				Scopes: c.Scopes, State: oauth.RandomValue(), PKCE: &p, Extra: loginParams(s)}.URL()
+			Expect(err).NotTo(HaveOccurred(), "authorization URL")
+			loc, err := s.Driver().Login(ctx, raw, c.RedirectURI, loginUser(u))
+			Expect(err).To(HaveOccurred(), "the IdP redirected to the unregistered redirect_uri %s", stripQuery(loc))
+		})
+
 	// Requirement: RFC 7636 §4.2
 	// Description: "plain" is allowed only for clients that cannot do S256;
 	// whether the IdP accepts it is reported.
@@ -232,6 +283,24 @@ func authCodeSpecs(f *fw.Framework) {
 			}
 			fw.ExpectIssued(s.Exchange(ctx, a))
 		})
+}
+
+// loginParams returns the target's extra authorization request parameters.
+func loginParams(s *fw.Spec) url.Values {
+	v := url.Values{}
+	for k, p := range s.Target.Login.Params {
+		v.Set(k, p)
+	}
+	return v
+}
+
+func loginUser(u target.User) login.User {
+	return login.User{Username: u.Username, Password: u.Password.Reveal()}
+}
+
+func stripQuery(raw string) string {
+	base, _, _ := strings.Cut(raw, "?")
+	return base
 }
 
 // requireIDToken fails the spec when the token response has no ID token.

@@ -52,24 +52,6 @@ func clientCredentialsSpecs(f *fw.Framework) {
 			})
 	}
 
-	// Requirement: RFC 6749 §5.1, §7.1; RFC 6750 §4; the target's
-	// variants.token_type
-	// Description: a bearer token MUST be typed "Bearer", a value that is
-	// case insensitive: "bearer" is as right as "Bearer". When the target
-	// declares a spelling, clients may compare it exactly, so it MUST be
-	// that one.
-	f.It("types the access token as Bearer in any letter case",
-		req("RFC 6749 §5.1", fw.MUST),
-		func(ctx context.Context, s *fw.Spec) {
-			tr := requestCC(ctx, s, s.ClientFor(target.GrantClientCredentials))
-			fw.ExpectIssued(tr)
-			Expect(strings.EqualFold(tr.TokenType, "bearer")).To(BeTrue(), "token_type %q is no spelling of Bearer", tr.TokenType)
-			if want := s.Target.Variants.TokenType; want != "" {
-				Expect(tr.TokenType).To(Equal(want), "token_type spelling (the target declares %q)", want)
-			}
-			s.Info("token_type is spelt %q", tr.TokenType)
-		})
-
 	// Requirement: RFC 6749 §5.1
 	// Description: the token response SHOULD also carry Pragma: no-cache
 	// (RFC 6749 requires it for HTTP/1.0 caches; OAuth 2.1 drops it).
@@ -103,6 +85,24 @@ func clientCredentialsSpecs(f *fw.Framework) {
 			tr := requestCC(ctx, s, s.ClientFor(target.GrantClientCredentials))
 			fw.ExpectIssued(tr)
 			Expect(tr.Fields).NotTo(HaveKey("refresh_token"), "refresh_token in a client credentials response")
+		})
+
+	// Requirement: RFC 6750 §4, RFC 6749 §7.1, §5.1; the target's
+	// variants.token_type
+	// Description: a bearer access token MUST be typed "Bearer" (compared
+	// case-insensitively, RFC 6749 §5.1); a client sends it as
+	// Authorization: Bearer. When the target declares a spelling, clients
+	// may compare it exactly, so it MUST be that one.
+	f.It("types access tokens as Bearer",
+		req("RFC 6750 §4", fw.MUST),
+		func(ctx context.Context, s *fw.Spec) {
+			tr := requestCC(ctx, s, s.ClientFor(target.GrantClientCredentials))
+			fw.ExpectIssued(tr)
+			Expect(strings.EqualFold(tr.TokenType, "Bearer")).To(BeTrue(), "token_type %q is not Bearer", tr.TokenType)
+			if want := s.Target.Variants.TokenType; want != "" {
+				Expect(tr.TokenType).To(Equal(want), "token_type spelling (the target declares %q)", want)
+			}
+			s.Info("token_type is spelt %q", tr.TokenType)
 		})
 
 	// Requirement: RFC 6749 §3.3

@@ -3,6 +3,8 @@ package suites
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -131,6 +133,28 @@ func refreshSpecs(f *fw.Framework) {
 			newest := requireRefreshToken(next)
 			fw.ExpectRejected(refresh(ctx, s, c, rt), c.Refresh.RejectError)
 			fw.ExpectRejected(refresh(ctx, s, c, newest), c.Refresh.RejectError)
+		})
+
+	// Requirement: RFC 6749 §6
+	// Description: a refresh MUST NOT grant any scope the original grant
+	// did not have.
+	f.It("grants no scope beyond the original grant on refresh", req("RFC 6749 §6", fw.MUST),
+		func(ctx context.Context, s *fw.Spec) {
+			c := refreshClient(s)
+			_, first := s.Tokens(ctx, c)
+			original := strings.Fields(first.Scope)
+			if len(original) == 0 {
+				original = c.Scopes
+			}
+			next := refresh(ctx, s, c, requireRefreshToken(first))
+			fw.ExpectIssued(next)
+			var extra []string
+			for _, g := range strings.Fields(next.Scope) {
+				if !slices.Contains(original, g) {
+					extra = append(extra, g)
+				}
+			}
+			Expect(extra).To(BeEmpty(), "scopes granted on refresh beyond the original %q", strings.Join(original, " "))
 		})
 
 	// Requirement: RFC 6749 §6

@@ -12,6 +12,7 @@ import (
 
 	"github.com/idpconform/idpconform/internal/oauth"
 	"github.com/idpconform/idpconform/internal/target"
+	"github.com/idpconform/idpconform/internal/verify"
 	fw "github.com/idpconform/idpconform/suites/framework"
 )
 
@@ -79,6 +80,43 @@ func securitySpecs(f *fw.Framework) {
 				echoed := strings.Contains(string(tr.Body), cred.Secret) || headerContains(tr.Header, cred.Secret)
 				s.Secrets.Add(cred.Secret)
 				Expect(echoed).To(BeFalse(), "the %s error response echoes the secret sent", m)
+			}
+		})
+
+	// Requirement: RFC 7519 §4.1.7, RFC 9068 §2.2
+	// Description: jti MUST be unique: no two JWTs the IdP issues carry the
+	// same one, or a replay cache would refuse good tokens.
+	f.It("never issues two JWT access tokens with the same jti", req("RFC 7519 §4.1.7", fw.MUST, target.CapClientCredentials, target.CapJWTAccessToken),
+		func(ctx context.Context, s *fw.Spec) {
+			c := jwtClientOf(s)
+			seen := map[string]bool{}
+			for range 5 {
+				tr := requestCC(ctx, s, c)
+				fw.ExpectIssued(tr)
+				tok, err := s.Verifier.Verify(ctx, tr.AccessToken, verify.Expected{})
+				Expect(err).NotTo(HaveOccurred(), "access token")
+				jti, err := verify.StringClaim(tok.Claims, "jti")
+				Expect(err).NotTo(HaveOccurred(), "jti")
+				Expect(seen).NotTo(HaveKey(jti), "jti issued twice")
+				seen[jti] = true
+			}
+		})
+
+	// Requirement: OIDC Core §10.1.1
+	// Description: after a key rotation the IdP MUST keep publishing the
+	// old public key while tokens signed with it are still valid.
+	f.It("keeps verifying tokens issued before a key rotation", req("OIDC Core §10.1.1", fw.MUST, target.CapClientCredentials, target.CapJWTAccessToken),
+		func(ctx context.Context, s *fw.Spec) {
+			c := jwtClientOf(s)
+			var tokens []string
+			for range 8 {
+				tr := requestCC(ctx, s, c)
+				fw.ExpectIssued(tr)
+				tokens = append(tokens, tr.AccessToken)
+			}
+			for i, raw := range tokens {
+				_, err := s.Verifier.Verify(ctx, raw, verify.Expected{})
+				Expect(err).NotTo(HaveOccurred(), "token %d of %d, verified after all were issued", i+1, len(tokens))
 			}
 		})
 

@@ -39,6 +39,9 @@ func Register(f *fw.Framework) {
 	revocationSpecs(f)
 	expirySpecs(f)
 	securitySpecs(f)
+	akoyaSpecs(f)
+	akkessSpecs(f)
+	nextIdentitySpecs(f)
 	ginkgo.Describe(results.RootContainer, f.Build)
 }
 

@@ -183,7 +183,7 @@ func tokenType(v string) interceptor {
 // token_type is case insensitive: any spelling of Bearer passes unless the
 // target declares one; another type fails.
 func TestTokenTypeCase(t *testing.T) {
-	const spec = "client-credentials types the access token as Bearer in any letter case"
+	const spec = "client-credentials types access tokens as Bearer"
 	cases := []struct {
 		name, variants, sent string
 		fails                bool

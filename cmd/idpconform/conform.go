@@ -261,7 +261,7 @@ func loadContracts(dir string) (contract.Set, error) {
 // checkContracts refuses a target naming a contract that does not exist,
 // before any request is made.
 func checkContracts(tg *target.Target, cs contract.Set) error {
-	for field, name := range map[string]string{"contracts.access_token": tg.Contracts.AccessToken, "contracts.id_token": tg.Contracts.IDToken} {
+	for field, name := range map[string]string{"contracts.access_token": tg.Contracts.AccessToken, "contracts.id_token": tg.Contracts.IDToken, "contracts.akkess_t1": tg.Contracts.AkkessT1} {
 		if name == "" {
 			continue
 		}

@@ -335,3 +335,17 @@ func TestExpectedFailures(t *testing.T) {
 		t.Errorf("expired list: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+func TestSelftest(t *testing.T) {
+	r := runBin(t, t.TempDir(), nil, "selftest", "--match", "fault (no-cache-control|duplicate-kid)$|drift reorder")
+	if r.code != 0 || !strings.Contains(r.stdout, "3 injections, 3 as expected, 0 mismatched") {
+		t.Errorf("selftest: exit %d\n%s", r.code, r.all())
+	}
+	r = runBin(t, t.TempDir(), nil, "selftest", "--list")
+	if r.code != 0 || !strings.Contains(r.stdout, "judged by load gates") || !strings.Contains(r.stdout, "drift  drop-claim=sub") {
+		t.Errorf("selftest --list: exit %d\n%s", r.code, r.stdout)
+	}
+	if r := runBin(t, t.TempDir(), nil, "selftest", "--match", "no-such-injection"); r.code != 2 {
+		t.Errorf("selftest with a match selecting nothing: exit %d", r.code)
+	}
+}

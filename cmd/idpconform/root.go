@@ -22,6 +22,6 @@ Exit codes: 0 every MUST passed, 1 a check failed, 2 bad usage or configuration.
 		Version:       versionString(),
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.AddCommand(newConformCmd(), newMockCmd(), newLoadCmd(), newReportCmd(), newVersionCmd())
+	root.AddCommand(newConformCmd(), newSelftestCmd(), newMockCmd(), newLoadCmd(), newReportCmd(), newVersionCmd())
 	return root
 }

@@ -115,8 +115,9 @@ func validate(t *Target) []yamlfile.Problem {
 	for field, v := range map[string]string{
 		"authorization": t.Endpoints.Authorization, "token": t.Endpoints.Token, "jwks": t.Endpoints.JWKS,
 		"introspection": t.Endpoints.Introspection, "revocation": t.Endpoints.Revocation, "userinfo": t.Endpoints.Userinfo,
+		"data": t.Endpoints.Data, "akkess_tokens": t.Endpoints.AkkessTokens,
 	} {
-		if v == "" {
+		if v == "" || strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "//") {
 			continue
 		}
 		if msg := checkURL(v); msg != "" {
@@ -195,6 +196,17 @@ func validate(t *Target) []yamlfile.Problem {
 		}
 	}
 	validateVariants(t.Variants, add)
+	for i, v := range t.Vendors {
+		if !slices.Contains(VendorNames, v) {
+			add(fmt.Sprintf("$.vendors[%d]", i), "unknown vendor %q; expected one of %s", v, strings.Join(VendorNames, ", "))
+		}
+	}
+	if t.Has(CapAkoyaData) && t.Endpoints.Data == "" {
+		add("$.capabilities", "akoya_data is declared but endpoints.data is not set")
+	}
+	if t.Has(CapAkkessTokens) && (t.Endpoints.AkkessTokens == "" || t.Akkess.TenantID == "") {
+		add("$.capabilities", "akkess_tokens is declared but endpoints.akkess_tokens or akkess.tenant_id is not set")
+	}
 	if t.Has(CapAuthorizationCode) && len(t.Users) == 0 {
 		add("$.capabilities", "authorization_code is declared but no users are given to log in as")
 	}

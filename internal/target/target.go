@@ -43,6 +43,11 @@ type Target struct {
 	RequestTimeout Duration `yaml:"request_timeout"`
 	// MaxResponseBytes bounds every response body read from the IdP.
 	MaxResponseBytes int64 `yaml:"max_response_bytes"`
+	// Vendors are the vendors whose documented rules the IdP follows
+	// (akoya, akkess, nextidentity): their vendor-labelled specs apply.
+	Vendors []string `yaml:"vendors"`
+	// Akkess configures the Akkess token exchange.
+	Akkess Akkess `yaml:"akkess"`
 	// Users the suites log in as (authorization code flows).
 	Users []User `yaml:"users"`
 	// Login says how users are logged in.
@@ -55,6 +60,12 @@ type Target struct {
 
 	// File is the path the target was loaded from ("" when built in code).
 	File string `yaml:"-"`
+}
+
+// Akkess holds what the Akkess token exchange needs (seed 003).
+type Akkess struct {
+	// TenantID is the tenant the test user may act in.
+	TenantID string `yaml:"tenant_id"`
 }
 
 // Mock selects the bundled mock IdP, and how it drifts and misbehaves.
@@ -107,6 +118,8 @@ func (m *Mock) Apply(o *mockidp.Options) error {
 }
 
 // Endpoints are explicit endpoint URLs. Any that are set win over discovery.
+// A value starting with "/" is relative to the issuer, so a target file
+// for the embedded mock (whose port is chosen at start) can name them.
 type Endpoints struct {
 	Authorization string `yaml:"authorization"`
 	Token         string `yaml:"token"`
@@ -114,6 +127,22 @@ type Endpoints struct {
 	Introspection string `yaml:"introspection"`
 	Revocation    string `yaml:"revocation"`
 	Userinfo      string `yaml:"userinfo"`
+	// Data is a protected data endpoint that takes the ID token as bearer
+	// (Akoya: .../accounts-info/v2/{providerId}).
+	Data string `yaml:"data"`
+	// AkkessTokens is the Akkess token-issuing endpoint (seed 003).
+	AkkessTokens string `yaml:"akkess_tokens"`
+}
+
+// Resolved returns e with relative endpoints made absolute on issuer.
+func (e Endpoints) Resolved(issuer string) Endpoints {
+	base := strings.TrimSuffix(issuer, "/")
+	for _, p := range []*string{&e.Authorization, &e.Token, &e.JWKS, &e.Introspection, &e.Revocation, &e.Userinfo, &e.Data, &e.AkkessTokens} {
+		if strings.HasPrefix(*p, "/") && base != "" {
+			*p = base + *p
+		}
+	}
+	return e
 }
 
 // IsZero reports whether no endpoint is set.
@@ -156,6 +185,8 @@ func (c Client) HasGrant(g Grant) bool { return slices.Contains(c.Grants, g) }
 type Contracts struct {
 	AccessToken string `yaml:"access_token"`
 	IDToken     string `yaml:"id_token"`
+	// AkkessT1 applies to Akkess t1 tokens.
+	AkkessT1 string `yaml:"akkess_t1"`
 }
 
 // AuthMethod is a token endpoint client authentication method (RFC 7591 §2).
@@ -202,13 +233,25 @@ const (
 	CapRevocation        Capability = "revocation"
 	CapUserinfo          Capability = "userinfo"
 	CapJWTAccessToken    Capability = "jwt_access_token"
+	// CapAkoyaData: an Akoya data endpoint (endpoints.data) answering 602
+	// for an expired ID token (seed 001).
+	CapAkoyaData Capability = "akoya_data"
+	// CapAkkessTokens: the Akkess token exchange (endpoints.akkess_tokens,
+	// akkess.tenant_id; seed 003).
+	CapAkkessTokens Capability = "akkess_tokens"
 )
 
 // Capabilities lists every capability a target may declare.
 var Capabilities = []Capability{
 	CapDiscovery, CapClientCredentials, CapAuthorizationCode, CapRefreshToken,
-	CapIntrospection, CapRevocation, CapUserinfo, CapJWTAccessToken,
+	CapIntrospection, CapRevocation, CapUserinfo, CapJWTAccessToken, CapAkoyaData, CapAkkessTokens,
 }
+
+// VendorNames are the vendors with specs of their own.
+var VendorNames = []string{"akoya", "akkess", "nextidentity"}
+
+// HasVendor reports whether the target declares it follows vendor v.
+func (t *Target) HasVendor(v string) bool { return slices.Contains(t.Vendors, v) }
 
 // Has reports whether the target declares c.
 func (t *Target) Has(c Capability) bool { return slices.Contains(t.Capabilities, c) }

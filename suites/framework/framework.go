@@ -97,7 +97,7 @@ func (f *Framework) Setup(ctx context.Context) error {
 		f.Issuer = srv.URL
 	}
 
-	f.Endpoints = t.Endpoints
+	f.Endpoints = t.Endpoints.Resolved(f.Issuer)
 	if f.Issuer != "" {
 		md, _, err := f.OAuth.Discover(ctx, f.Issuer)
 		f.Metadata, f.DiscoveryErr = md, err

@@ -33,8 +33,10 @@ var Labels = []Label{
 	LabelRevocation, LabelExpiry, LabelSecurity, LabelAkoya, LabelAkkess, LabelNextIdentity,
 }
 
-// Scenarios are the labels that name a scenario (every spec has exactly one);
-// the others are vendor labels added beside it.
+// Scenarios are the labels that name a protocol scenario. Every spec has one
+// label of its own (Requirement.Label): a scenario, or a vendor label for a
+// vendor's own flow (the Akkess token exchange); vendor labels may be added
+// beside a scenario (Requirement.Vendors).
 var Scenarios = []Label{
 	LabelDiscovery, LabelClientCredentials, LabelAuthCode, LabelRefresh, LabelIntrospection,
 	LabelRevocation, LabelExpiry, LabelSecurity,

@@ -32,6 +32,16 @@ type Requirement struct {
 	Needs []target.Capability
 }
 
+// vendorLabels returns the vendor labels of the requirement: its own label
+// when that is a vendor, and its Vendors.
+func (r Requirement) vendorLabels() []Label {
+	var out []Label
+	if !slices.Contains(Scenarios, r.Label) {
+		out = append(out, r.Label)
+	}
+	return append(out, r.Vendors...)
+}
+
 // Spec is what a spec body gets: the framework and its own recorder and
 // client, so that every spec's evidence is its own.
 type Spec struct {
@@ -49,8 +59,8 @@ func (f *Framework) It(text string, req Requirement, body func(ctx context.Conte
 	if err := checkLabel(req.Label); err != nil {
 		f.regError(fmt.Errorf("spec %q: %w", text, err))
 	}
-	if !slices.Contains(Scenarios, req.Label) {
-		f.regError(fmt.Errorf("spec %q: label %q is not a scenario label", text, req.Label))
+	if slices.Contains(req.Vendors, req.Label) || slices.ContainsFunc(req.Vendors, func(v Label) bool { return slices.Contains(Scenarios, v) }) {
+		f.regError(fmt.Errorf("spec %q: Vendors holds vendor labels other than the spec's own label", text))
 	}
 	labels = append(labels, string(req.Label))
 	for _, v := range req.Vendors {
@@ -80,7 +90,7 @@ func (f *Framework) It(text string, req Requirement, body func(ctx context.Conte
 // registration itself runs eagerly, so the catalogue and registration
 // errors are known before Ginkgo builds its tree.
 func (f *Framework) Build() {
-	for _, sc := range Scenarios {
+	for _, sc := range Labels {
 		var specs []Entry
 		for _, e := range f.Entries() {
 			if e.Label == sc {
@@ -133,6 +143,11 @@ func (f *Framework) Lookup(location, text string) (Requirement, bool) {
 }
 
 func (f *Framework) run(ctx ginkgo.SpecContext, req Requirement, body func(context.Context, *Spec)) {
+	for _, v := range req.vendorLabels() {
+		if !f.Target.HasVendor(string(v)) {
+			ginkgo.Skip(fmt.Sprintf("a %s rule: target %s does not list %s under vendors", v, f.Target.Name, v))
+		}
+	}
 	for _, c := range req.Needs {
 		if !f.Target.Has(c) {
 			ginkgo.Skip(fmt.Sprintf("target %s does not declare capability %q", f.Target.Name, c))
@@ -219,6 +234,10 @@ func (s *Spec) Endpoint(name string) string {
 		v = s.Endpoints.Revocation
 	case "userinfo":
 		v = s.Endpoints.Userinfo
+	case "data":
+		v = s.Endpoints.Data
+	case "akkess_tokens":
+		v = s.Endpoints.AkkessTokens
 	}
 	if v == "" {
 		why := "discovery did not name it and the target sets no endpoints." + name
