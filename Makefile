@@ -40,6 +40,7 @@ fmt-check:
 
 lint: fmt-check vet ## gofmt, go vet and golangci-lint (built from tools/go.mod on first use, ~2 min)
 	$(GO) tool -modfile=tools/go.mod golangci-lint run ./...
+	cd peers/zitadel-op && $(GO) vet ./... && $(GO) tool -modfile=../../tools/go.mod golangci-lint run --config ../../.golangci.yml ./...
 
 clean:
 	rm -rf bin idpconform-report bench.out test-artifacts .peers

@@ -66,13 +66,13 @@ func run() error {
 	if _, err := rand.Read(key[:]); err != nil {
 		return fmt.Errorf("opaque token key: %w", err)
 	}
-	provider, err := op.NewOpenIDProvider(issuer, &op.Config{
+	provider, err := op.NewProvider(&op.Config{
 		CryptoKey:             key,
 		CodeMethodS256:        true,
 		AuthMethodPost:        true,
 		GrantTypeRefreshToken: true,
 		SupportedScopes:       []string{"openid", "profile", "email", "offline_access", "api:read"},
-	}, store,
+	}, store, op.StaticIssuer(issuer),
 		// The issuer is plain http on loopback: tests only.
 		op.WithAllowInsecure(),
 	)
