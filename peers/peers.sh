@@ -88,14 +88,17 @@ stop() {
 
 # run_tests runs conform and load against each peer; the exit status is 1
 # when any run failed.
+# STARTED lists the peers this run started: only those are stopped at exit
+# (a global, so the EXIT trap still sees it after run_tests returned).
+STARTED=()
+stop_started() { local s; for s in "${STARTED[@]}"; do stop "$s"; done; STARTED=(); }
+
 run_tests() {
-  local bin=${IDPCONFORM_BIN:-$ROOT/bin/idpconform} started=() rc=0 n
+  local bin=${IDPCONFORM_BIN:-$ROOT/bin/idpconform} rc=0 n
   [ -x "$bin" ] || { echo "no idpconform binary at $bin (make build)" >&2; return 2; }
-  # shellcheck disable=SC2317 # called by the trap
-  cleanup() { for s in "${started[@]}"; do stop "$s"; done; }
-  trap cleanup EXIT
+  trap stop_started EXIT
   for n in "${names[@]}"; do
-    if ! running "$n"; then start "$n"; started+=("$n"); fi
+    if ! running "$n"; then STARTED+=("$n"); start "$n"; fi
   done
   for n in "${names[@]}"; do
     local out=$DIR/reports/$n
@@ -107,6 +110,7 @@ run_tests() {
     "$bin" load --target "fixtures/targets/$n.yaml" --rate 25/s --duration 4s \
       --slo 'success>=99%' --slo 'p99<=500ms' --out "$out/load" --quiet || rc=1
   done
+  stop_started
   return $rc
 }
 
