@@ -20,7 +20,8 @@ test: test-peers test-go ## vet, every Go test with the race detector, then the 
 test-go: vet ## vet, then every Go test with the race detector
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
-test-peers: build ## conform (known deviations expected) and a short load run against oidc-provider and zitadel-op on loopback
+test-peers: build ## the zitadel-op module's tests, then conform (known deviations expected) and a short load run against oidc-provider and zitadel-op on loopback
+	cd peers/zitadel-op && $(GO) test -count=1 ./...
 	peers/peers.sh test
 
 peers-up: ## start the real peer IdPs on loopback (oidc-provider :18081, zitadel-op :18082; logs in .peers/)

@@ -32,18 +32,26 @@ func main() {
 	}
 }
 
+// loopbackAddr splits addr and refuses anything but a loopback IP: a test
+// IdP with published secrets must never be reachable from another machine.
+func loopbackAddr(addr string) (host, port string, err error) {
+	host, port, err = net.SplitHostPort(addr)
+	if err != nil {
+		return "", "", fmt.Errorf("--addr %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return "", "", fmt.Errorf("--addr %q: only loopback addresses (127.0.0.0/8, ::1) are allowed", addr)
+	}
+	return host, port, nil
+}
+
 func run() error {
 	addr := flag.String("addr", "127.0.0.1:18082", "loopback address to listen on")
 	flag.Parse()
 
-	host, port, err := net.SplitHostPort(*addr)
+	host, port, err := loopbackAddr(*addr)
 	if err != nil {
-		return fmt.Errorf("--addr %q: %w", *addr, err)
-	}
-	// A test IdP with published secrets must never be reachable from
-	// another machine.
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("--addr %q: only loopback addresses (127.0.0.0/8, ::1) are allowed", *addr)
+		return err
 	}
 	cfg, err := loadConfig(os.LookupEnv)
 	if err != nil {
