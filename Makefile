@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/idpconform
 PKGS  := ./...
 
-.PHONY: help build conformance test bench lint fmt-check vet tools clean
+.PHONY: help build conformance test test-go test-peers peers-up peers-down bench lint fmt-check vet tools clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-14s %s\n", $$1, $$2}'
@@ -15,8 +15,20 @@ build: ## build bin/idpconform
 conformance: build ## run the conformance suites against the bundled mock (no configuration)
 	./$(BIN) conform --report-dir idpconform-report
 
-test: vet ## vet, then every test with the race detector
+test: test-peers test-go ## vet, every Go test with the race detector, then the suites and a load run against the real peers
+
+test-go: vet ## vet, then every Go test with the race detector
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+test-peers: build ## the zitadel-op module's tests, then conform (known deviations expected) and a short load run against oidc-provider and zitadel-op on loopback
+	cd peers/zitadel-op && $(GO) test -count=1 ./...
+	peers/peers.sh test
+
+peers-up: ## start the real peer IdPs on loopback (oidc-provider :18081, zitadel-op :18082; logs in .peers/)
+	peers/peers.sh up
+
+peers-down: ## stop the peer IdPs started by peers-up
+	peers/peers.sh down
 
 vet:
 	$(GO) vet $(PKGS)
@@ -29,6 +41,7 @@ fmt-check:
 
 lint: fmt-check vet ## gofmt, go vet and golangci-lint (built from tools/go.mod on first use, ~2 min)
 	$(GO) tool -modfile=tools/go.mod golangci-lint run ./...
+	cd peers/zitadel-op && $(GO) vet ./... && $(GO) tool -modfile=../../tools/go.mod golangci-lint run --config ../../.golangci.yml ./...
 
 clean:
-	rm -rf bin idpconform-report bench.out test-artifacts
+	rm -rf bin idpconform-report bench.out test-artifacts .peers

@@ -262,6 +262,27 @@ func authCodeSpecs(f *fw.Framework) {
 			tr := s.Exchange(ctx, a)
 			s.Info("PKCE plain: code exchange answered %s", fw.Answer(tr))
 		})
+
+	// Requirement: RFC 7636 §4.2, §4.4.1; the target's variants.pkce_plain
+	// Description: a server may support the "plain" method or not; it MUST
+	// do what the target declares: accepted, the code is issued and
+	// redeemed with the plain verifier; refused, the authorization
+	// endpoint MUST answer invalid_request (§4.4.1).
+	f.It("treats PKCE plain as the target declares", req("RFC 7636 §4.4.1", fw.MUST),
+		func(ctx context.Context, s *fw.Spec) {
+			declared := s.Target.Variants.PKCEPlain
+			if declared == "" {
+				Skip(fmt.Sprintf("target %s declares no variants.pkce_plain", s.Target.Name))
+			}
+			c := client(s)
+			a := s.Authorize(ctx, c, fw.AuthOptions{PKCEMethod: "plain"})
+			if declared == target.Refused {
+				Expect(a.Callback.Error).NotTo(BeNil(), "an authorization error for code_challenge_method plain (the target declares it refused)")
+				Expect(a.Callback.Error.Code).To(Equal("invalid_request"), "error code for an unsupported code_challenge_method")
+				return
+			}
+			fw.ExpectIssued(s.Exchange(ctx, a))
+		})
 }
 
 // loginParams returns the target's extra authorization request parameters.

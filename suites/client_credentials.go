@@ -87,15 +87,22 @@ func clientCredentialsSpecs(f *fw.Framework) {
 			Expect(tr.Fields).NotTo(HaveKey("refresh_token"), "refresh_token in a client credentials response")
 		})
 
-	// Requirement: RFC 6750 §4, RFC 6749 §7.1
+	// Requirement: RFC 6750 §4, RFC 6749 §7.1, §5.1; the target's
+	// variants.token_type
 	// Description: a bearer access token MUST be typed "Bearer" (compared
-	// case-insensitively); a client sends it as Authorization: Bearer.
+	// case-insensitively, RFC 6749 §5.1); a client sends it as
+	// Authorization: Bearer. When the target declares a spelling, clients
+	// may compare it exactly, so it MUST be that one.
 	f.It("types access tokens as Bearer",
 		req("RFC 6750 §4", fw.MUST),
 		func(ctx context.Context, s *fw.Spec) {
 			tr := requestCC(ctx, s, s.ClientFor(target.GrantClientCredentials))
 			fw.ExpectIssued(tr)
 			Expect(strings.EqualFold(tr.TokenType, "Bearer")).To(BeTrue(), "token_type %q is not Bearer", tr.TokenType)
+			if want := s.Target.Variants.TokenType; want != "" {
+				Expect(tr.TokenType).To(Equal(want), "token_type spelling (the target declares %q)", want)
+			}
+			s.Info("token_type is spelt %q", tr.TokenType)
 		})
 
 	// Requirement: RFC 6749 §3.3

@@ -82,7 +82,7 @@ func expirySpecs(f *fw.Framework) {
 			fw.ExpectIssued(tr)
 			wait := c.AccessTokenTTL.D() + s.Target.ClockSkew.D() + 2*time.Second
 			Eventually(func(g Gomega) {
-				if s.Target.Has(target.CapIntrospection) {
+				if s.Target.Has(target.CapIntrospection) && introspectable(s.Target, c) {
 					in, err := s.Client.Introspect(ctx, s.Endpoint("introspection"), fw.Credentials(c), tr.AccessToken, "")
 					g.Expect(err).NotTo(HaveOccurred(), "introspection")
 					g.Expect(in.Active).NotTo(BeNil(), "active member (%s)", introAnswer(in))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/idpconform/idpconform/internal/oauth"
@@ -22,7 +23,7 @@ func introspectionSpecs(f *fw.Framework) {
 	// Description: an active token MUST be answered with "active": true.
 	f.It("says an issued token is active", req("RFC 7662 §2.2", fw.MUST),
 		func(ctx context.Context, s *fw.Spec) {
-			c, tr := ccToken(ctx, s)
+			c, tr := ccTokenFor(ctx, s, introspectable)
 			in := introspect(ctx, s, c, tr.AccessToken)
 			expectActive(in, true)
 		})
@@ -32,13 +33,35 @@ func introspectionSpecs(f *fw.Framework) {
 	// a resource server relies on; when sent they must describe the token.
 	f.It("describes an active token with scope, client_id, exp and token_type", req("RFC 7662 §2.2", fw.SHOULD),
 		func(ctx context.Context, s *fw.Spec) {
-			c, tr := ccToken(ctx, s)
+			c, tr := ccTokenFor(ctx, s, introspectable)
 			in := introspect(ctx, s, c, tr.AccessToken)
 			expectActive(in, true)
 			Expect(in.Fields).To(HaveKey("scope"), "scope")
 			Expect(in.Fields).To(HaveKeyWithValue("client_id", c.ID), "client_id")
 			Expect(in.Fields).To(HaveKey("exp"), "exp")
 			Expect(in.Fields).To(HaveKey("token_type"), "token_type")
+		})
+
+	// Requirement: RFC 7662 §2.2, the target's
+	// variants.jwt_access_token_introspection
+	// Description: the introspection endpoint MUST describe the IdP's JWT
+	// access tokens as active, unless the target declares it does not
+	// introspect them; then it MUST answer 200 with "active": false, as for
+	// any token the caller may not know about, never an error status.
+	f.It("answers the introspection of a JWT access token as the target declares", req("RFC 7662 §2.2", fw.MUST, target.CapJWTAccessToken),
+		func(ctx context.Context, s *fw.Spec) {
+			c := jwtClientOf(s)
+			tr := requestCC(ctx, s, c)
+			fw.ExpectIssued(tr)
+			in := introspect(ctx, s, c, tr.AccessToken)
+			if s.Target.Variants.IntrospectsJWT() {
+				expectActive(in, true)
+				return
+			}
+			s.Info("the target declares that JWT access tokens are not introspected")
+			Expect(in.Status).To(Equal(http.StatusOK), "introspection status for a JWT access token the IdP does not introspect: RFC 7662 §2.2 answers such tokens with active false, not an error (%s)", introAnswer(in))
+			Expect(in.Active).NotTo(BeNil(), "active must be a boolean member (%s)", introAnswer(in))
+			Expect(*in.Active).To(BeFalse(), "active for a JWT access token the target declares it does not introspect")
 		})
 
 	for _, tc := range []struct{ name, token string }{
@@ -60,7 +83,7 @@ func introspectionSpecs(f *fw.Framework) {
 	// a request without client authentication is refused.
 	f.It("refuses to introspect for an unauthenticated caller", req("RFC 7662 §2.1", fw.MUST),
 		func(ctx context.Context, s *fw.Spec) {
-			c, tr := ccToken(ctx, s)
+			c, tr := ccTokenFor(ctx, s, introspectable)
 			anon := fw.Credentials(c)
 			anon.Method = oauth.AuthNone
 			anon.ID = ""
@@ -74,7 +97,7 @@ func introspectionSpecs(f *fw.Framework) {
 	// Description: wrong client credentials are refused like missing ones.
 	f.It("refuses to introspect for a wrong client secret", req("RFC 7662 §2.1", fw.MUST),
 		func(ctx context.Context, s *fw.Spec) {
-			c, tr := ccToken(ctx, s)
+			c, tr := ccTokenFor(ctx, s, introspectable)
 			bad := fw.Credentials(c)
 			bad.Secret = wrongSecret()
 			s.Secrets.Add(bad.Secret)
@@ -95,7 +118,7 @@ func revocationSpecs(f *fw.Framework) {
 	// Description: a successful revocation MUST be answered with 200.
 	f.It("revokes an access token with 200", req("RFC 7009 §2.2", fw.MUST, target.CapClientCredentials),
 		func(ctx context.Context, s *fw.Spec) {
-			c, tr := ccToken(ctx, s)
+			c, tr := ccTokenFor(ctx, s, revocable)
 			expectRevoked(ctx, s, c, tr.AccessToken, "access_token")
 		})
 
@@ -112,10 +135,37 @@ func revocationSpecs(f *fw.Framework) {
 	// not active.
 	f.It("reports a revoked access token as inactive", req("RFC 7009 §2", fw.MUST, target.CapClientCredentials, target.CapIntrospection),
 		func(ctx context.Context, s *fw.Spec) {
-			c, tr := ccToken(ctx, s)
+			c, tr := ccTokenFor(ctx, s, func(t *target.Target, c target.Client) bool { return revocable(t, c) && introspectable(t, c) })
 			expectActive(introspect(ctx, s, c, tr.AccessToken), true)
 			expectRevoked(ctx, s, c, tr.AccessToken, "access_token")
 			expectActive(introspect(ctx, s, c, tr.AccessToken), false)
+		})
+
+	// Requirement: RFC 7009 §2.2, §2.2.1, the target's
+	// variants.jwt_access_token_revocation
+	// Description: a JWT access token MUST be revoked with 200 (and, when
+	// the IdP introspects JWTs, be inactive after), unless the target
+	// declares it does not revoke them; then the endpoint MUST refuse with
+	// 400 and unsupported_token_type, never a 200 that leaves the token
+	// valid.
+	f.It("answers the revocation of a JWT access token as the target declares", req("RFC 7009 §2.2.1", fw.MUST, target.CapClientCredentials, target.CapJWTAccessToken),
+		func(ctx context.Context, s *fw.Spec) {
+			c := jwtClientOf(s)
+			tr := requestCC(ctx, s, c)
+			fw.ExpectIssued(tr)
+			if s.Target.Variants.RevokesJWT() {
+				expectRevoked(ctx, s, c, tr.AccessToken, "access_token")
+				if s.Target.Has(target.CapIntrospection) && s.Target.Variants.IntrospectsJWT() {
+					expectActive(introspect(ctx, s, c, tr.AccessToken), false)
+				}
+				return
+			}
+			s.Info("the target declares that JWT access tokens are not revoked")
+			resp, err := s.Client.Revoke(ctx, s.Endpoint("revocation"), fw.Credentials(c), tr.AccessToken, "access_token")
+			Expect(err).NotTo(HaveOccurred(), "revocation request")
+			Expect(resp.Error).NotTo(BeNil(), "an error for a JWT access token the IdP does not revoke (answer: %s)", fw.Answer(resp))
+			Expect(resp.Error.Code).To(Equal("unsupported_token_type"), "error code (answer: %s)", fw.Answer(resp))
+			Expect(resp.Status).To(Equal(http.StatusBadRequest), "status")
 		})
 
 	// Requirement: RFC 7009 §2.1
@@ -136,7 +186,7 @@ func revocationSpecs(f *fw.Framework) {
 	// clients; a wrong secret is refused with invalid_client.
 	f.It("refuses revocation with a wrong client secret", req("RFC 7009 §2.1", fw.MUST, target.CapClientCredentials),
 		func(ctx context.Context, s *fw.Spec) {
-			c, tr := ccToken(ctx, s)
+			c, tr := ccTokenFor(ctx, s, revocable)
 			bad := fw.Credentials(c)
 			bad.Secret = wrongSecret()
 			s.Secrets.Add(bad.Secret)
@@ -149,12 +199,31 @@ func revocationSpecs(f *fw.Framework) {
 		})
 }
 
-// ccToken gets an access token by client credentials.
-func ccToken(ctx context.Context, s *fw.Spec) (target.Client, *oauth.TokenResponse) {
-	c := s.ClientFor(target.GrantClientCredentials)
-	tr := requestCC(ctx, s, c)
-	fw.ExpectIssued(tr)
-	return c, tr
+// ccTokenFor gets an access token by client credentials for the first
+// client whose tokens ok accepts, skipping the spec when there is none.
+func ccTokenFor(ctx context.Context, s *fw.Spec, ok func(*target.Target, target.Client) bool) (target.Client, *oauth.TokenResponse) {
+	s.ClientFor(target.GrantClientCredentials) // skips when there is no such client at all
+	for _, c := range s.Target.Clients {
+		if c.HasGrant(target.GrantClientCredentials) && ok(s.Target, c) {
+			tr := requestCC(ctx, s, c)
+			fw.ExpectIssued(tr)
+			return c, tr
+		}
+	}
+	Skip(fmt.Sprintf("target %s declares JWT access tokens it does not introspect or revoke (variants), and no client_credentials client with opaque access tokens", s.Target.Name))
+	return target.Client{}, nil
+}
+
+// introspectable: the target's introspection endpoint describes c's
+// access tokens (variants.jwt_access_token_introspection).
+func introspectable(t *target.Target, c target.Client) bool {
+	return c.AccessTokenFormat != target.FormatJWT || t.Variants.IntrospectsJWT()
+}
+
+// revocable: c's access tokens can be revoked
+// (variants.jwt_access_token_revocation).
+func revocable(t *target.Target, c target.Client) bool {
+	return c.AccessTokenFormat != target.FormatJWT || t.Variants.RevokesJWT()
 }
 
 func introspect(ctx context.Context, s *fw.Spec, c target.Client, token string) *oauth.Introspection {

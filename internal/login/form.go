@@ -38,6 +38,11 @@ func nextRequest(page *url.URL, body []byte, u User, credentialsSent bool) (*htt
 		return nil, false, err
 	}
 	if len(forms) == 0 {
+		// A page that builds its form with script (many hosted sign-in
+		// pages) is empty to an HTML parser: say which driver it needs.
+		if bytes.Contains(bytes.ToLower(body), []byte("<script")) {
+			return nil, false, fmt.Errorf("%w (the page runs scripts: a login page built by JavaScript needs login.driver: browser)", ErrNoForm)
+		}
 		return nil, false, ErrNoForm
 	}
 	f := pick(forms)

@@ -169,6 +169,21 @@ func TestFormLoginFailures(t *testing.T) {
 	}
 }
 
+// A page with no form says which driver it needs when it runs scripts,
+// and only then.
+func TestNoFormHintsAtBrowser(t *testing.T) {
+	scripted := `<html><body><main id="app"></main><script>render()</script></body></html>`
+	_, _, err := nextRequest(mustURL("http://idp/login"), []byte(scripted), User{}, false)
+	if !errors.Is(err, ErrNoForm) || !strings.Contains(err.Error(), "login.driver: browser") {
+		t.Errorf("scripted page: %v", err)
+	}
+	plain := `<html><body>down for maintenance</body></html>`
+	_, _, err = nextRequest(mustURL("http://idp/login"), []byte(plain), User{}, false)
+	if !errors.Is(err, ErrNoForm) || strings.Contains(err.Error(), "browser") {
+		t.Errorf("plain page: %v", err)
+	}
+}
+
 func TestParseForms(t *testing.T) {
 	page := `<form action="/a" method="get"><input name="q" value="1"><input name="d" value="x" disabled>
 <input type="radio" name="r" value="1"><input type="radio" name="r" value="2" checked>

@@ -90,6 +90,7 @@ func applyDefaults(t *Target, file string) {
 	if t.Akkess != nil && t.Akkess.Expiry == 0 {
 		t.Akkess.Expiry = Duration(DefaultAkkessExpiry)
 	}
+	applyVariantDefaults(&t.Variants)
 }
 
 // validate checks what the YAML decoder cannot: required fields, enums,
@@ -197,6 +198,7 @@ func validate(t *Target) []yamlfile.Problem {
 			add(p+".grace", "grace applies only to rotation rotate-grace")
 		}
 	}
+	validateVariants(t.Variants, add)
 	for i, v := range t.Vendors {
 		if !slices.Contains(VendorNames, v) {
 			add(fmt.Sprintf("$.vendors[%d]", i), "unknown vendor %q; expected one of %s", v, strings.Join(VendorNames, ", "))

@@ -50,6 +50,8 @@ type Target struct {
 	Users []User `yaml:"users"`
 	// Login says how users are logged in.
 	Login Login `yaml:"login"`
+	// Variants declares what the IdP does where the RFCs leave a choice.
+	Variants Variants `yaml:"variants"`
 	// SLOs gate load runs: "p99<=200ms", "success>=99.9%",
 	// "throughput>=500/s". Flags given to `idpconform load` replace them.
 	SLOs []string `yaml:"slos"`

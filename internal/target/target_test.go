@@ -71,6 +71,27 @@ func TestParseGood(t *testing.T) {
 	}
 }
 
+// Variants default to the strict reading and take the declared choices.
+func TestVariants(t *testing.T) {
+	tg, err := Parse("demo.yaml", []byte(good), env(map[string]string{"CC_SECRET": "x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := tg.Variants
+	if !v.IntrospectsJWT() || !v.RevokesJWT() || v.PKCEPlain != "" || v.TokenType != "" {
+		t.Errorf("defaults: %+v", v)
+	}
+	src := good + "variants:\n  jwt_access_token_introspection: unsupported\n  jwt_access_token_revocation: unsupported\n  pkce_plain: refused\n  token_type: bearer\n"
+	tg, err = Parse("demo.yaml", []byte(src), env(map[string]string{"CC_SECRET": "x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v = tg.Variants
+	if v.IntrospectsJWT() || v.RevokesJWT() || v.PKCEPlain != Refused || v.TokenType != "bearer" {
+		t.Errorf("declared: %+v", v)
+	}
+}
+
 func TestBundledMockTarget(t *testing.T) {
 	tg, err := Load("../../fixtures/targets/mock.yaml")
 	if err != nil {
@@ -117,6 +138,16 @@ func TestParseBad(t *testing.T) {
 			[]string{"demo.yaml:3:", "no users are given"}},
 		{"login driver", good + "login: {driver: selenium}\n", map[string]string{"CC_SECRET": "x"},
 			[]string{"login.driver", `unknown login driver "selenium"`}},
+		{"introspection variant", good + "variants: {jwt_access_token_introspection: sometimes}\n", map[string]string{"CC_SECRET": "x"},
+			[]string{"demo.yaml:10:", "variants.jwt_access_token_introspection", `unknown value "sometimes"`, "supported, unsupported"}},
+		{"revocation variant", good + "variants: {jwt_access_token_revocation: no}\n", map[string]string{"CC_SECRET": "x"},
+			[]string{"variants.jwt_access_token_revocation", "supported, unsupported"}},
+		{"pkce variant", good + "variants: {pkce_plain: yes}\n", map[string]string{"CC_SECRET": "x"},
+			[]string{"variants.pkce_plain", "accepted, refused"}},
+		{"token_type variant", good + "variants: {token_type: DPoP}\n", map[string]string{"CC_SECRET": "x"},
+			[]string{"variants.token_type", `"DPoP" is not a spelling of Bearer`}},
+		{"unknown variant", good + "variants: {refresh_reuse: kill}\n", map[string]string{"CC_SECRET": "x"},
+			[]string{"demo.yaml:10:", `unknown field "refresh_reuse"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
