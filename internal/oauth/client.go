@@ -119,6 +119,7 @@ func (c *Client) Do(ctx context.Context, name string, req *http.Request) (*Respo
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
+		err = c.explainTimeout(ctx, err)
 		ex.Err = err.Error()
 		ex.Elapsed = time.Since(ex.Start)
 		return nil, fmt.Errorf("%s %s: %w", req.Method, redactURL(req.URL), err)
@@ -129,6 +130,7 @@ func (c *Client) Do(ctx context.Context, name string, req *http.Request) (*Respo
 	ex.Status = resp.StatusCode
 	ex.ResponseHeader = resp.Header.Clone()
 	if err != nil {
+		err = c.explainTimeout(ctx, err)
 		ex.Err = err.Error()
 		return nil, fmt.Errorf("%s %s: read body after %d bytes: %w", req.Method, redactURL(req.URL), len(body), err)
 	}
@@ -139,6 +141,19 @@ func (c *Client) Do(ctx context.Context, name string, req *http.Request) (*Respo
 	c.learnSecrets(body)
 	ex.ResponseBody = string(body)
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body, Elapsed: ex.Elapsed}, nil
+}
+
+// ErrTimeout is wrapped when an exchange did not complete within the
+// client's Timeout: a slow or stalled IdP, not a network failure.
+var ErrTimeout = errors.New("no complete response within the request timeout")
+
+// explainTimeout names the request timeout when it is what ended the
+// exchange (a stalled or trickling response), keeping the cause wrapped.
+func (c *Client) explainTimeout(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, ErrTimeout) {
+		return fmt.Errorf("%w of %s: %w", ErrTimeout, c.timeout, err)
+	}
+	return err
 }
 
 // Get fetches url with an Accept header.
