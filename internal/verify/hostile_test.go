@@ -34,7 +34,9 @@ func TestHostileTokens(t *testing.T) {
 	priv := k.priv.Key.(*rsa.PrivateKey)
 	atk := newRSAKey(t, "attacker").priv.Key.(*rsa.PrivateKey)
 	payload, _ := json.Marshal(claims(nil))
-	hdr := func(extra ...any) []byte { return hostile.Header(append([]any{"alg", "RS256", "kid", "k1"}, extra...)...) }
+	hdr := func(extra ...any) []byte {
+		return hostile.Header(append([]any{"alg", "RS256", "kid", "k1"}, extra...)...)
+	}
 	forge := func(h, p []byte, s hostile.Signer) string {
 		t.Helper()
 		tok, err := hostile.Forge(h, p, s)
