@@ -92,7 +92,7 @@ var catalogue = []Info{
 	{InvalidUTF8, EndpointToken, "adds a member whose string value is Latin-1, not UTF-8",
 		"RFC 8259 §8.1", "not UTF-8"},
 	{DuplicateMembers, EndpointToken, "sends access_token twice in one token response, with different values",
-		"RFC 6749 §3.2", `duplicate member "access_token"`},
+		"RFC 6749 §3.2", "$.access_token: duplicate member"},
 	{AlgNone, EndpointToken, `replaces the access token by an unsigned copy with alg "none"`,
 		"RFC 8725 §3.1; RFC 9068 §4", `alg "none"`},
 	{HS256PublicKey, EndpointToken, "HMAC-signs the access token (HS256) with the issuer's RSA public key as the secret",
