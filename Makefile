@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/idpconform
 PKGS  := ./...
 
-.PHONY: help build conformance test bench lint fmt-check vet tools clean
+.PHONY: help build conformance test bench lint fmt-check vet tools clean fuzz
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-14s %s\n", $$1, $$2}'
@@ -20,6 +20,10 @@ test: vet ## vet, then every test with the race detector
 
 vet:
 	$(GO) vet $(PKGS)
+
+FUZZTIME ?= 10s
+fuzz: ## run every fuzz target FUZZTIME (default 10s) each; the corpus grows in testdata/fuzz
+	FUZZTIME=$(FUZZTIME) GO=$(GO) .ci/fuzz
 
 bench: ## run the benchmarks (compare runs with: go tool -modfile=tools/go.mod benchstat old.txt new.txt)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 $(PKGS) | tee bench.out

@@ -131,6 +131,11 @@ func ParseTokenResponse(resp *Response) *TokenResponse {
 		tr.JSONProblems = []string{"not a JSON object: " + jsonError(err)}
 		return tr
 	}
+	if m == nil {
+		// json.Unmarshal takes null into a map without complaint.
+		tr.JSONProblems = []string{"not a JSON object: the body is JSON null"}
+		return tr
+	}
 	tr.JSONProblems = strictjson.Strings(strictjson.Check(resp.Body))
 	tr.Fields = m
 	str := func(k string) string {
