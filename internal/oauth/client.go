@@ -8,6 +8,7 @@ package oauth
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,7 @@ type Client struct {
 	timeout  time.Duration
 	secrets  Registrar
 	recorder *Recorder
+	certs    *certClients
 }
 
 // Options configure a Client. Zero fields take the documented defaults.
@@ -45,6 +47,9 @@ type Options struct {
 	Secrets Registrar
 	// Recorder keeps every exchange for evidence; may be nil.
 	Recorder *Recorder
+	// TLS configures the default client's connections (a custom CA bundle,
+	// or InsecureSkipVerify); ignored when HTTPClient is set.
+	TLS *tls.Config
 }
 
 // Defaults for Options.
@@ -55,9 +60,12 @@ const (
 
 // New returns a Client.
 func New(o Options) *Client {
-	c := &Client{http: o.HTTPClient, maxBody: o.MaxBody, timeout: o.Timeout, secrets: o.Secrets, recorder: o.Recorder}
+	c := &Client{http: o.HTTPClient, maxBody: o.MaxBody, timeout: o.Timeout, secrets: o.Secrets, recorder: o.Recorder, certs: &certClients{}}
 	if c.http == nil {
 		c.http = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		if o.TLS != nil {
+			c.http.Transport = newTransport(o.TLS)
+		}
 	}
 	if c.maxBody <= 0 {
 		c.maxBody = DefaultMaxBody

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -29,6 +30,10 @@ type Credentials struct {
 	ID     string
 	Secret string
 	Method AuthMethod
+	// Certificate is presented in the TLS handshake (tls_client_auth).
+	Certificate *tls.Certificate
+	// AssertionKey signs client assertions (private_key_jwt).
+	AssertionKey *AssertionKey
 }
 
 // apply adds client authentication to a token request (RFC 6749 §2.3.1).
@@ -102,8 +107,11 @@ func (c *Client) Token(ctx context.Context, name, endpoint string, cred Credenti
 		form[k] = v
 	}
 	header := http.Header{}
-	c.apply(cred, form, header)
-	resp, err := c.PostForm(ctx, name, endpoint, form, header)
+	sender, err := c.authenticate(cred, endpoint, form, header)
+	if err != nil {
+		return nil, fmt.Errorf("token request to %s: %w", endpoint, err)
+	}
+	resp, err := sender.PostForm(ctx, name, endpoint, form, header)
 	if err != nil {
 		return nil, fmt.Errorf("token request to %s: %w", endpoint, err)
 	}
