@@ -78,6 +78,7 @@ func (f *Framework) Setup(ctx context.Context) error {
 		Timeout: t.RequestTimeout.D(),
 		MaxBody: t.MaxResponseBytes,
 		Secrets: f.Secrets,
+		TLS:     t.TLSConfig(),
 	})
 
 	f.Issuer = t.Issuer
@@ -126,8 +127,11 @@ func (f *Framework) Setup(ctx context.Context) error {
 	return nil
 }
 
-// Teardown stops the embedded mock.
+// Teardown closes the connections to the IdP and stops the embedded mock.
 func (f *Framework) Teardown() error {
+	if f.OAuth != nil {
+		f.OAuth.CloseIdleConnections()
+	}
 	if f.Mock != nil {
 		return f.Mock.Close()
 	}
