@@ -32,6 +32,7 @@ type Client struct {
 	secrets  Registrar
 	recorder *Recorder
 	certs    *certClients
+	debug    io.Writer
 }
 
 // Options configure a Client. Zero fields take the documented defaults.
@@ -50,6 +51,11 @@ type Options struct {
 	// TLS configures the default client's connections (a custom CA bundle,
 	// or InsecureSkipVerify); ignored when HTTPClient is set.
 	TLS *tls.Config
+	// Debug receives every exchange as readable HTTP text as soon as it
+	// ends, one Write per exchange. It must redact: callers pass the run's
+	// redactor (redact.Registry.Writer), and every credential in a response
+	// is registered before the exchange is written.
+	Debug io.Writer
 }
 
 // Defaults for Options.
@@ -60,7 +66,7 @@ const (
 
 // New returns a Client.
 func New(o Options) *Client {
-	c := &Client{http: o.HTTPClient, maxBody: o.MaxBody, timeout: o.Timeout, secrets: o.Secrets, recorder: o.Recorder, certs: &certClients{}}
+	c := &Client{http: o.HTTPClient, maxBody: o.MaxBody, timeout: o.Timeout, secrets: o.Secrets, recorder: o.Recorder, certs: &certClients{}, debug: o.Debug}
 	if c.http == nil {
 		c.http = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		if o.TLS != nil {
@@ -117,7 +123,7 @@ func (c *Client) Do(ctx context.Context, name string, req *http.Request) (*Respo
 		}
 	}
 	ex := &Exchange{Name: name, Method: req.Method, URL: req.URL.String(), RequestHeader: req.Header.Clone(), RequestBody: string(reqBody), Start: time.Now()}
-	defer c.recorder.add(ex)
+	defer c.finish(ex)
 
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -133,6 +139,7 @@ func (c *Client) Do(ctx context.Context, name string, req *http.Request) (*Respo
 		return nil, fmt.Errorf("%s %s: %w", req.Method, redactURL(req.URL), err)
 	}
 	defer resp.Body.Close()
+	c.learnHeaderSecrets(resp.Header)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	ex.Elapsed = time.Since(ex.Start)
 	ex.Status = resp.StatusCode
@@ -162,6 +169,16 @@ func (c *Client) explainTimeout(ctx context.Context, err error) error {
 		return fmt.Errorf("%w of %s: %w", ErrTimeout, c.timeout, err)
 	}
 	return err
+}
+
+// finish keeps an ended exchange: in the recorder, and on the debug writer.
+func (c *Client) finish(ex *Exchange) {
+	c.recorder.add(ex)
+	if c.debug != nil {
+		var b strings.Builder
+		writeExchange(&b, *ex)
+		_, _ = io.WriteString(c.debug, b.String())
+	}
 }
 
 // Get fetches url with an Accept header.
