@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idpconform/idpconform/mockidp"
 )
@@ -126,5 +130,62 @@ func TestConformWarnsAboutTargetFile(t *testing.T) {
 	r := runBin(t, t.TempDir(), nil, "conform", "--target", repoFile(t, "fixtures/targets/mock.yaml"), "--label-filter", "discovery")
 	if r.code != 0 || strings.Contains(r.stderr, "warning") {
 		t.Errorf("the bundled file (references only) warned: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// idpconform mock --tls-ca serves HTTPS and writes its test CA; conform
+// trusts it through the target's tls.ca_file. The twin without ca_file
+// fails, naming the unknown authority.
+func TestStandaloneTLSMock(t *testing.T) {
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	mock := exec.Command(binary, "mock", "--addr", addr, "--tls-ca", ca)
+	stdout, err := mock.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mock.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = mock.Process.Kill(); _ = mock.Wait() }()
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		var lines []string
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+			if strings.Contains(sc.Text(), "Ctrl-C") {
+				ready <- strings.Join(lines, "\n")
+			}
+		}
+	}()
+	select {
+	case banner := <-ready:
+		if !strings.Contains(banner, "serving issuer https://"+addr) || !strings.Contains(banner, ca) {
+			t.Fatalf("banner: %s", banner)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("mock did not start")
+	}
+	src, err := os.ReadFile(repoFile(t, "fixtures/targets/local-mock.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, extra string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, append(src, []byte(extra)...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	env := []string{"IDPCONFORM_MOCK_ISSUER=https://" + addr}
+	r := runBin(t, t.TempDir(), env, "conform", "--target", write("tls.yaml", "tls:\n  ca_file: ca.pem\n"), "--label-filter", "discovery || client-credentials")
+	if r.code != 0 {
+		t.Fatalf("conform over TLS: exit %d\n%s", r.code, r.all())
+	}
+	r = runBin(t, t.TempDir(), env, "conform", "--target", write("no-ca.yaml", ""), "--label-filter", "discovery")
+	if r.code != 1 || !strings.Contains(r.stdout, "certificate signed by unknown authority") {
+		t.Errorf("without the CA: exit %d\n%s", r.code, r.stdout)
 	}
 }
