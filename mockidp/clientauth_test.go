@@ -91,7 +91,11 @@ func TestTLSServer(t *testing.T) {
 	}
 	// Twin: a client that does not trust the test CA refuses the server.
 	plain := &http.Client{Timeout: 10 * time.Second}
-	if _, err := plain.Get(srv.URL + mockidp.PathDiscovery); err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
+	res, err = plain.Get(srv.URL + mockidp.PathDiscovery)
+	if err == nil {
+		res.Body.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
 		t.Errorf("a client without the CA: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package reports_test
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"io"
 	"os"
 	"strings"
@@ -56,7 +57,7 @@ func FuzzRender(f *testing.F) {
 				dec := xml.NewDecoder(bytes.NewReader(out))
 				for {
 					if _, err := dec.Token(); err != nil {
-						if err != io.EOF {
+						if !errors.Is(err, io.EOF) {
 							t.Fatalf("JUnit is not well-formed XML: %v", err)
 						}
 						break

@@ -357,7 +357,7 @@ func (s *Server) trickleHead(w http.ResponseWriter, r *http.Request) {
 	}
 	s.streams.Add(1)
 	defer s.streams.Done()
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	var raw bytes.Buffer
 	fmt.Fprintf(&raw, "HTTP/1.1 %d %s\r\n", rec.Code, http.StatusText(rec.Code))
 	_ = rec.Header().Write(&raw)

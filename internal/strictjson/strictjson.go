@@ -150,7 +150,7 @@ func (c *checker) object(path string) error {
 func memberPath(path, name string) string {
 	plain := name != ""
 	for _, r := range name {
-		if !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+		if r != '_' && r != '-' && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
 			plain = false
 			break
 		}
