@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -38,19 +37,24 @@ const MaxProblems = 10
 // UTF-8 and duplicate member names at any depth. It does not judge syntax:
 // a text json.Unmarshal refuses gets at most one Problem ("not valid JSON")
 // so that callers can use Check before or after decoding. Time and memory
-// are linear in len(data).
+// are linear in len(data); a clean text costs no allocation beyond the
+// per-depth name lists.
 func Check(data []byte) []Problem {
 	var out []Problem
 	if !utf8.Valid(data) {
 		out = append(out, Problem{Path: "$", Msg: fmt.Sprintf("not UTF-8: invalid byte sequence at offset %d (RFC 8259 §8.1)", invalidAt(data))})
 	}
-	c := checker{dec: json.NewDecoder(bytes.NewReader(data))}
-	c.dec.UseNumber()
-	if err := c.value("$"); err != nil && !errors.Is(err, errEnough) {
-		out = append(out, Problem{Path: "$", Msg: "not valid JSON: " + err.Error()})
-		return out
+	if !json.Valid(data) {
+		var v any
+		err := json.Unmarshal(data, &v)
+		if err == nil {
+			err = errors.New("invalid")
+		}
+		return append(out, Problem{Path: "$", Msg: "not valid JSON: " + err.Error()})
 	}
-	return append(out, c.problems...)
+	sc := scanner{data: data}
+	sc.value()
+	return append(out, sc.problems...)
 }
 
 // Duplicates returns only the duplicate-name problems of Check, for callers
@@ -87,62 +91,169 @@ func invalidAt(data []byte) int {
 	return -1
 }
 
-var errEnough = errors.New("enough problems")
-
-type checker struct {
-	dec      *json.Decoder
+// scanner walks a text json.Valid accepted, recording repeated member
+// names. It keeps the path as segments and spells it only for a problem,
+// and reuses its per-depth name lists, so a clean text allocates little.
+type scanner struct {
+	data     []byte
+	i        int
+	path     []segment
+	names    [][][]byte // member names of the open objects, per depth
 	problems []Problem
+	stop     bool // MaxProblems reached
 }
 
-// value reads one JSON value at path.
-func (c *checker) value(path string) error {
-	tok, err := c.dec.Token()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return io.ErrUnexpectedEOF
-		}
-		return err
-	}
-	switch tok {
-	case json.Delim('{'):
-		return c.object(path)
-	case json.Delim('['):
-		for i := 0; c.dec.More(); i++ {
-			if err := c.value(path + "[" + strconv.Itoa(i) + "]"); err != nil {
-				return err
-			}
-		}
-		_, err := c.dec.Token()
-		return err
-	}
-	return nil
+type segment struct {
+	name  []byte
+	index int // -1 for a member
 }
 
-func (c *checker) object(path string) error {
-	seen := map[string]bool{}
-	for c.dec.More() {
-		tok, err := c.dec.Token()
-		if err != nil {
-			return err
-		}
-		name, ok := tok.(string)
-		if !ok {
-			return fmt.Errorf("expected a member name at %s", path)
-		}
-		member := memberPath(path, name)
-		if seen[name] {
-			c.problems = append(c.problems, Problem{Path: member, Msg: dupPrefix + strconv.Quote(name) + " (a parser may keep either value)"})
-			if len(c.problems) >= MaxProblems {
-				return errEnough
-			}
-		}
-		seen[name] = true
-		if err := c.value(member); err != nil {
-			return err
+// largeObject is where name lookups switch from a scan to a map.
+const largeObject = 32
+
+func (s *scanner) peek() byte {
+	if s.i < len(s.data) {
+		return s.data[s.i]
+	}
+	return 0
+}
+
+func (s *scanner) ws() {
+	for {
+		switch s.peek() {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
 		}
 	}
-	_, err := c.dec.Token()
-	return err
+}
+
+func (s *scanner) value() {
+	s.ws()
+	switch s.peek() {
+	case '{':
+		s.object()
+	case '[':
+		s.i++
+		s.ws()
+		if s.peek() == ']' {
+			s.i++
+			return
+		}
+		for n := 0; !s.stop && s.i < len(s.data); n++ {
+			s.path = append(s.path, segment{index: n})
+			s.value()
+			s.path = s.path[:len(s.path)-1]
+			s.ws()
+			if s.peek() != ',' {
+				s.i++ // ']'
+				return
+			}
+			s.i++
+		}
+	case '"':
+		s.str()
+	default:
+		for s.i < len(s.data) && !strings.ContainsRune(",]} \t\n\r", rune(s.data[s.i])) {
+			s.i++
+		}
+	}
+}
+
+// str skips a string and returns its raw contents (escapes kept).
+func (s *scanner) str() []byte {
+	s.i++ // opening quote
+	start := s.i
+	for s.i < len(s.data) {
+		switch s.data[s.i] {
+		case '\\':
+			s.i += 2
+			continue
+		case '"':
+			raw := s.data[start:s.i]
+			s.i++
+			return raw
+		}
+		s.i++
+	}
+	return s.data[start:]
+}
+
+func (s *scanner) object() {
+	s.i++ // '{'
+	depth := len(s.names)
+	if depth < cap(s.names) {
+		s.names = s.names[:depth+1]
+		s.names[depth] = s.names[depth][:0]
+	} else {
+		s.names = append(s.names, nil)
+	}
+	defer func() { s.names = s.names[:depth] }()
+	var set map[string]struct{}
+	s.ws()
+	if s.peek() == '}' {
+		s.i++
+		return
+	}
+	for !s.stop && s.i < len(s.data) {
+		s.ws()
+		name := s.str()
+		if bytes.IndexByte(name, '\\') >= 0 {
+			// Escapes spell one name many ways ("s\u0075b" is "sub").
+			var u string
+			if json.Unmarshal(append(append([]byte{'"'}, name...), '"'), &u) == nil {
+				name = []byte(u)
+			}
+		}
+		seen := false
+		if set != nil {
+			_, seen = set[string(name)]
+			set[string(name)] = struct{}{}
+		} else {
+			for _, n := range s.names[depth] {
+				if bytes.Equal(n, name) {
+					seen = true
+					break
+				}
+			}
+			s.names[depth] = append(s.names[depth], name)
+			if len(s.names[depth]) > largeObject {
+				set = make(map[string]struct{}, 2*largeObject)
+				for _, n := range s.names[depth] {
+					set[string(n)] = struct{}{}
+				}
+			}
+		}
+		if seen {
+			s.problems = append(s.problems, Problem{Path: s.spell(name), Msg: dupPrefix + strconv.Quote(string(name)) + " (a parser may keep either value)"})
+			s.stop = len(s.problems) >= MaxProblems
+		}
+		s.ws()
+		s.i++ // ':'
+		s.path = append(s.path, segment{name: name, index: -1})
+		s.value()
+		s.path = s.path[:len(s.path)-1]
+		s.ws()
+		if s.peek() != ',' {
+			s.i++ // '}'
+			return
+		}
+		s.i++
+	}
+}
+
+// spell renders the current path with one more member.
+func (s *scanner) spell(member []byte) string {
+	p := "$"
+	for _, seg := range s.path {
+		if seg.index >= 0 {
+			p += "[" + strconv.Itoa(seg.index) + "]"
+		} else {
+			p = memberPath(p, string(seg.name))
+		}
+	}
+	return memberPath(p, string(member))
 }
 
 // memberPath appends a member name in the dotted form for plain names and

@@ -1,9 +1,12 @@
 package strictjson
 
 import (
+	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestCheck(t *testing.T) {
@@ -81,6 +84,21 @@ func FuzzCheck(f *testing.F) {
 		}
 		var v any
 		valid := json.Unmarshal(data, &v) == nil
+		if valid && utf8.Valid(data) {
+			// Differential: the scanner agrees with encoding/json's own
+			// tokenizer on every repeated name.
+			var got []string
+			for _, p := range Duplicates(data) {
+				got = append(got, p.Path)
+			}
+			want := referenceDuplicates(t, data)
+			if len(want) > MaxProblems {
+				want = want[:MaxProblems]
+			}
+			if strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("duplicates of %q:\n got  %q\n want %q", data, got, want)
+			}
+		}
 		for _, p := range ps {
 			if p.Path == "" || p.Msg == "" {
 				t.Errorf("empty problem %+v", p)
@@ -90,4 +108,50 @@ func FuzzCheck(f *testing.F) {
 			}
 		}
 	})
+}
+
+// referenceDuplicates finds repeated member names with json.Decoder's
+// tokenizer: slow, but independent of the scanner under test.
+func referenceDuplicates(t *testing.T, data []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var out []string
+	var walk func(path string)
+	walk = func(path string) {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatalf("reference: %v", err)
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				k, _ := dec.Token()
+				name := k.(string)
+				p := memberPath(path, name)
+				if seen[name] {
+					out = append(out, p)
+				}
+				seen[name] = true
+				walk(p)
+			}
+			_, _ = dec.Token()
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				walk(path + "[" + strconv.Itoa(i) + "]")
+			}
+			_, _ = dec.Token()
+		}
+	}
+	walk("$")
+	return out
+}
+
+func BenchmarkCheck(b *testing.B) {
+	doc := []byte(`{"access_token":"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln","token_type":"Bearer","expires_in":3600,"scope":"openid profile","nested":{"a":[1,2,{"b":null}]}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(Check(doc)) != 0 {
+			b.Fatal("problems")
+		}
+	}
 }
