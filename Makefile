@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/idpconform
 PKGS  := ./...
 
-.PHONY: help build conformance test test-go test-peers peers-up peers-down bench lint fmt-check vet tools clean
+.PHONY: help build conformance test test-go test-peers peers-up peers-down bench lint fmt-check vet tools clean fuzz
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-14s %s\n", $$1, $$2}'
@@ -32,6 +32,10 @@ peers-down: ## stop the peer IdPs started by peers-up
 
 vet:
 	$(GO) vet $(PKGS)
+
+FUZZTIME ?= 10s
+fuzz: ## run every fuzz target FUZZTIME (default 10s) each; the corpus grows in testdata/fuzz
+	FUZZTIME=$(FUZZTIME) GO=$(GO) .ci/fuzz
 
 bench: ## run the benchmarks (compare runs with: go tool -modfile=tools/go.mod benchstat old.txt new.txt)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 $(PKGS) | tee bench.out

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // Client is a client registered at the mock.
@@ -61,6 +63,12 @@ type Client struct {
 	// Products are the Akoya products the user permissions; default
 	// DefaultAkoyaProducts.
 	Products []string
+	// TLSClientAuthSubjectDN is the RFC 4514 subject of the certificate a
+	// tls_client_auth client presents (RFC 8705 §2.1.2), e.g. "CN=client".
+	TLSClientAuthSubjectDN string
+	// JWKS holds the public keys of a private_key_jwt client (RFC 7591 §2
+	// jwks).
+	JWKS []jose.JSONWebKey
 }
 
 // RefreshRotation is a refresh token rotation policy.
@@ -201,10 +209,16 @@ func checkClient(c *Client) error {
 	case "":
 		c.AuthMethod = AuthClientSecretBasic
 	case AuthClientSecretBasic, AuthClientSecretPost, AuthNone:
+	case AuthTLSClientAuth, AuthPrivateKeyJWT:
+		if err := checkClientAuth(c); err != nil {
+			return err
+		}
 	default:
-		return fmt.Errorf("client %q: auth method %q; expected %s, %s or %s", c.ID, c.AuthMethod, AuthClientSecretBasic, AuthClientSecretPost, AuthNone)
+		return fmt.Errorf("client %q: auth method %q; expected %s, %s, %s, %s or %s", c.ID, c.AuthMethod, AuthClientSecretBasic, AuthClientSecretPost, AuthTLSClientAuth, AuthPrivateKeyJWT, AuthNone)
 	}
-	if c.AuthMethod == AuthNone {
+	if c.AuthMethod == AuthTLSClientAuth || c.AuthMethod == AuthPrivateKeyJWT {
+		// Authenticated by a certificate or a key: no secret.
+	} else if c.AuthMethod == AuthNone {
 		if c.Secret != "" {
 			return fmt.Errorf("client %q: a public client (auth method none) has no secret", c.ID)
 		}
@@ -320,11 +334,18 @@ func isLoopbackHost(h string) bool {
 // With the accept-wrong-secret fault, a known client is let in whatever
 // secret it sends.
 func (m *IdP) authenticate(r *http.Request, fs *faultSet) (*Client, bool, *Error) {
+	if r.PostForm.Has("client_assertion") || r.PostForm.Has("client_assertion_type") {
+		c, e := m.authenticateAssertion(r)
+		return c, false, e
+	}
 	id, secret, basic, err := credentials(r)
 	if err != nil {
 		return nil, basic, err
 	}
 	c, ok := m.clients[id]
+	if ok && c.AuthMethod == AuthTLSClientAuth && !basic && secret == "" {
+		return c, false, m.authenticateCertificate(r, c)
+	}
 	if !ok {
 		// One message for unknown client and wrong secret: which one it was
 		// is not the caller's business.

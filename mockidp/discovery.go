@@ -18,7 +18,10 @@ func (m *IdP) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	if cfg.faults.on(FaultIssuerMismatch) {
 		issuer = m.issuer + "/other"
 	}
-	authMethods := []string{AuthClientSecretBasic, AuthClientSecretPost}
+	authMethods := []string{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT}
+	if m.clientCAs != nil {
+		authMethods = append(authMethods, AuthTLSClientAuth)
+	}
 	doc := newClaims()
 	doc.set("issuer", issuer)
 	doc.set("authorization_endpoint", m.endpoint(PathAuthorize))
@@ -40,6 +43,7 @@ func (m *IdP) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	doc.set("token_endpoint_auth_methods_supported", append(slices.Clone(authMethods), AuthNone))
 	doc.set("introspection_endpoint_auth_methods_supported", authMethods)
 	doc.set("revocation_endpoint_auth_methods_supported", append(slices.Clone(authMethods), AuthNone))
+	doc.set("token_endpoint_auth_signing_alg_values_supported", assertionAlgNames())
 	doc.set("code_challenge_methods_supported", []string{"S256", "plain"})
 	doc.set("prompt_values_supported", []string{"none", "login", "consent"})
 	doc.set("claims_supported", m.claimsSupported())

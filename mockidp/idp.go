@@ -14,6 +14,7 @@ package mockidp
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -63,6 +64,9 @@ type Options struct {
 	// Logger receives one line per request; nil discards. The mock logs no
 	// secret: method, path (never the query), status and duration.
 	Logger *slog.Logger
+	// ClientCAs verifies the certificates of tls_client_auth clients;
+	// NewTLSServer sets its own test CA when nil.
+	ClientCAs *x509.CertPool
 }
 
 // Paths of the mock's endpoints, relative to the issuer.
@@ -110,6 +114,7 @@ type IdP struct {
 	endpoints map[string]string // path -> endpoint name, for @ENDPOINT faults
 	autoLogin bool
 	admin     bool
+	clientCAs *x509.CertPool
 
 	cfg   atomic.Pointer[config]
 	cfgMu sync.Mutex // serialises changes of cfg (the alg drift rotates keys)
@@ -165,6 +170,7 @@ func New(o Options) (*IdP, error) {
 		log:       o.Logger,
 		autoLogin: o.AutoLogin,
 		admin:     o.Admin,
+		clientCAs: o.ClientCAs,
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)

@@ -2,6 +2,7 @@ package mockidp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -23,6 +24,9 @@ type Server struct {
 	// URL is the base URL and the root issuer, e.g. http://127.0.0.1:41231.
 	URL      string
 	Listener net.Listener
+	// CA is the test CA of a TLS server (NewTLSServer): its certificate is
+	// what clients must trust, and it issues client certificates.
+	CA *TestCA
 
 	srv     *http.Server
 	cancel  context.CancelFunc
@@ -62,9 +66,18 @@ func NewUnstartedServer(addr string, o Options) (*Server, error) {
 	if o.Issuer == "" {
 		o.Issuer = base
 	}
-	idp, err := New(o)
+	s, err := newServerOn(ln, o)
 	if err != nil {
 		_ = ln.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// newServerOn builds an unstarted server for the mock o on ln.
+func newServerOn(ln net.Listener, o Options) (*Server, error) {
+	idp, err := New(o)
+	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -204,8 +217,12 @@ func (s *Server) Close() error {
 // Client returns an HTTP client for the server that does not follow
 // redirects, so a test sees each redirect of the login flow.
 func (s *Server) Client() *http.Client {
-	return &http.Client{
+	c := &http.Client{
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	if s.CA != nil {
+		c.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.CA.Pool(), MinVersion: tls.VersionTLS12}}
+	}
+	return c
 }

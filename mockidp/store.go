@@ -119,6 +119,7 @@ type store struct {
 	sessions   map[string]*session
 	consents   map[string][]string
 	revokedJTI map[string]time.Time
+	assertions map[string]time.Time // used client assertion jtis, until exp
 
 	buckets   map[int64][]bucketEntry // expiry second -> entries
 	lastSweep int64
@@ -139,7 +140,7 @@ func newStore() *store {
 	return &store{
 		tokens: map[string]*record{}, families: map[string]*family{}, codes: map[string]*authCode{},
 		requests: map[string]*authRequest{}, sessions: map[string]*session{}, consents: map[string][]string{},
-		revokedJTI: map[string]time.Time{}, buckets: map[int64][]bucketEntry{},
+		revokedJTI: map[string]time.Time{}, assertions: map[string]time.Time{}, buckets: map[int64][]bucketEntry{},
 	}
 }
 
@@ -203,6 +204,10 @@ func (s *store) remove(e bucketEntry, now time.Time) {
 	case 'j':
 		if exp, ok := s.revokedJTI[e.key]; ok && !now.Before(exp.Add(sweepGrace)) {
 			delete(s.revokedJTI, e.key)
+		}
+	case 'a':
+		if exp, ok := s.assertions[e.key]; ok && !now.Before(exp.Add(sweepGrace)) {
+			delete(s.assertions, e.key)
 		}
 	}
 }
@@ -487,4 +492,19 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// useAssertion records a client assertion's jti; false when it was used
+// before (RFC 7523 §3: a jti may be used once). Kept until the assertion
+// expires, after which exp refuses it anyway.
+func (s *store) useAssertion(key string, exp, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweep(now)
+	if _, used := s.assertions[key]; used {
+		return false
+	}
+	s.assertions[key] = exp
+	s.index('a', key, exp)
+	return true
 }

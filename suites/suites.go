@@ -81,6 +81,8 @@ type Options struct {
 	DryRun bool
 	// Tool names the binary in results.
 	Tool results.Tool
+	// Debug, when set, receives every HTTP exchange with the IdP, redacted.
+	Debug io.Writer
 }
 
 // ValidateSelection checks a label filter and focus/skip expressions before
@@ -133,6 +135,7 @@ func Run(t ginkgo.GinkgoTestingT, o Options) (*results.Run, error) {
 	globals.Reset()
 	f := fw.New(o.Target, o.Secrets, o.Contracts)
 	f.MockOptions = o.MockOptions
+	f.Debug = o.Debug
 	Register(f)
 	if err := f.RegistrationErrors(); err != nil {
 		return nil, fmt.Errorf("spec registration: %w", err)

@@ -38,6 +38,7 @@ type conformFlags struct {
 	dryRun      bool
 	contracts   string
 	expected    string
+	debug       bool
 }
 
 func newConformCmd() *cobra.Command {
@@ -62,7 +63,12 @@ fail), report.html (one self-contained file to open in a browser) and
 summary.md (short, for a pull-request comment). When $GITHUB_STEP_SUMMARY is
 set, the Markdown summary is appended to it. A summary per label is printed.
 Secrets from the target file and every token seen are redacted from all
-output.`,
+output, including --debug, which logs every HTTP exchange with the IdP to
+stderr as it happens.
+
+Warnings about the target file (a secret written into it instead of an
+${ENV_VAR} reference, tls.insecure_skip_verify) are printed on every run and
+kept in the report's notes.`,
 		Example: `  # Against the bundled mock, no configuration:
   idpconform conform
 
@@ -77,7 +83,10 @@ output.`,
   idpconform conform --target my-idp.yaml --label-filter client-credentials
 
   # List the specs that would run:
-  idpconform conform --dry-run -v`,
+  idpconform conform --dry-run -v
+
+  # See every request and response (redacted) while the specs run:
+  idpconform conform --label-filter discovery --debug`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runConform(cmd, fl)
@@ -100,6 +109,7 @@ output.`,
 	f.BoolVar(&fl.dryRun, "dry-run", false, "list the selected specs without running them")
 	f.StringVar(&fl.contracts, "contracts", "", "directory of extra claim contracts (*.yaml), besides the bundled ones")
 	f.StringVar(&fl.expected, "expected-failures", "", "YAML list of known deviations (spec, reason, owner, expires): reported, not failing until they expire")
+	f.BoolVar(&fl.debug, "debug", false, "log every HTTP exchange with the IdP to stderr as it happens (secrets and tokens redacted)")
 	return cmd
 }
 
@@ -145,7 +155,12 @@ func runConform(cmd *cobra.Command, fl conformFlags) error {
 
 	reg := redact.New()
 	reg.Add(tg.Secrets()...)
+	warnTarget(cmd.ErrOrStderr(), tg)
 	out := cmd.OutOrStdout()
+	var debug io.Writer
+	if fl.debug {
+		debug = cmd.ErrOrStderr()
+	}
 	run, err := suites.Run(nil, suites.Options{
 		Target:      tg,
 		Secrets:     reg,
@@ -159,10 +174,12 @@ func runConform(cmd *cobra.Command, fl conformFlags) error {
 		Out:         out,
 		DryRun:      fl.dryRun,
 		Tool:        results.Tool{Name: "idpconform", Version: toolVersion()},
+		Debug:       debug,
 	})
 	if err != nil {
 		return configError(err)
 	}
+	run.Notes = append(run.Notes, tg.Warnings...)
 	if len(known) > 0 {
 		expected.Apply(run, known, time.Now())
 	}
@@ -289,4 +306,12 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// warnTarget prints the target file's warnings (a literal secret, TLS
+// verification off) on every run, so that they are never forgotten.
+func warnTarget(w io.Writer, tg *target.Target) {
+	for _, msg := range tg.Warnings {
+		fmt.Fprintln(w, "idpconform: warning:", msg)
+	}
 }

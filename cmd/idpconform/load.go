@@ -58,6 +58,7 @@ type loadFlags struct {
 	quiet                        bool
 	targetPID                    int
 	minAttempted                 float64
+	debug                        bool
 }
 
 func newLoadCmd() *cobra.Command {
@@ -135,6 +136,7 @@ Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&fl.target, "target", "t", "", "target file (YAML); default: the bundled mock")
+	f.BoolVar(&fl.debug, "debug", false, "log the HTTP exchanges of setup and token verification to stderr (redacted); attack hits are not logged")
 	f.StringVar(&fl.mockProfile, "mock-profile", "", "run against the bundled mock with this profile: "+strings.Join(target.MockProfiles, ", "))
 	f.StringVar(&fl.mockAlg, "mock-alg", "", "signing algorithm of the embedded mock (default "+defaultLoadAlg+" for load; RS256, PS256, ES256, ES384, ES512, EdDSA)")
 	f.StringVarP(&fl.scenario, "scenario", "s", "client-credentials", "what each hit does: "+strings.Join(loadtest.ScenarioNames(), ", "))
@@ -256,6 +258,7 @@ func runLoad(cmd *cobra.Command, fl loadFlags) error {
 	if err != nil {
 		return err
 	}
+	warnTarget(cmd.ErrOrStderr(), tg)
 	if fl.mockAlg != "" && tg.Mock == nil {
 		return usageError("--mock-alg needs a mock target, but %s names the real issuer %s", tg.File, tg.Issuer)
 	}
@@ -286,6 +289,11 @@ func runLoad(cmd *cobra.Command, fl loadFlags) error {
 	reg := redact.New()
 	reg.Add(tg.Secrets()...)
 	f := fw.New(tg, reg, cs)
+	if fl.debug {
+		// The exchanges of setup and verification; the attack's own hits
+		// are counted, never logged one by one.
+		f.Debug = cmd.ErrOrStderr()
+	}
 	alg := ""
 	if tg.Mock != nil {
 		alg = fl.mockAlg

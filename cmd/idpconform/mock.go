@@ -21,6 +21,7 @@ import (
 
 type mockFlags struct {
 	addr, profile, alg, keyFile, targetFile string
+	tlsCA                                   string
 	drift, faults, issuers                  []string
 	admin, autoLogin, logRequests           bool
 	list, listJSON                          bool
@@ -79,7 +80,10 @@ with login_hint=alice skips the login and consent forms.`,
   idpconform mock --target fixtures/targets/mock-nextidentity.yaml
 
   # in another shell:
-  idpconform conform --target fixtures/targets/local-mock.yaml`,
+  idpconform conform --target fixtures/targets/local-mock.yaml
+
+  # Over HTTPS, the test CA written for the target's tls.ca_file:
+  idpconform mock --tls-ca /tmp/mock-ca.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runMock(cmd, fl)
@@ -96,6 +100,7 @@ with login_hint=alice skips the login and consent forms.`,
 	f.BoolVar(&fl.admin, "admin", false, "serve the admin API under {issuer}/_admin (loopback clients only)")
 	f.BoolVar(&fl.autoLogin, "auto-login", false, "let login_hint=USER log in without the forms, for fast runs")
 	f.StringVar(&fl.targetFile, "target", "", "take profile, alg, drift, faults and auto-login from this target file's mock section")
+	f.StringVar(&fl.tlsCA, "tls-ca", "", "serve HTTPS with a certificate from a test CA made at start, and write that CA's certificate to this file (a target's tls.ca_file); the CA also verifies tls_client_auth client certificates")
 	f.BoolVar(&fl.logRequests, "log-requests", false, "log one line per request to stderr (method, path, status; never secrets)")
 	f.BoolVar(&fl.list, "list", false, "print the profiles, drifts and faults, then exit")
 	f.BoolVar(&fl.listJSON, "list-json", false, "print the drift and fault catalogue as JSON, then exit")
@@ -203,7 +208,20 @@ func runMock(cmd *cobra.Command, fl mockFlags) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	srv, err := mockidp.NewUnstartedServer(fl.addr, root)
+	var srv *mockidp.Server
+	var err error
+	if fl.tlsCA != "" {
+		// A TLS server starts at once; issuers mount on a started server.
+		srv, err = mockidp.NewTLSServer(fl.addr, root)
+		if err == nil {
+			if werr := os.WriteFile(fl.tlsCA, srv.CA.PEM, 0o644); werr != nil {
+				_ = srv.Close()
+				return usageError("--tls-ca: %w", werr)
+			}
+		}
+	} else {
+		srv, err = mockidp.NewUnstartedServer(fl.addr, root)
+	}
 	if err != nil {
 		return usageError("%w", err)
 	}
@@ -240,6 +258,9 @@ func runMock(cmd *cobra.Command, fl mockFlags) error {
 	}
 	fmt.Fprintf(out, "clients: %s (secrets: see fixtures/targets/mock.yaml)\n", strings.Join(ids, ", "))
 	fmt.Fprintf(out, "users: %s, %s (passwords: see idpconform mock --help)\n", mockidp.UserAlice, mockidp.UserBob)
+	if fl.tlsCA != "" {
+		fmt.Fprintf(out, "TLS: the test CA's certificate is in %s (a target file's tls.ca_file)\n", fl.tlsCA)
+	}
 	fmt.Fprintln(out, "press Ctrl-C to stop")
 
 	<-ctx.Done()

@@ -8,6 +8,7 @@ package oauth
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,8 @@ type Client struct {
 	timeout  time.Duration
 	secrets  Registrar
 	recorder *Recorder
+	certs    *certClients
+	debug    io.Writer
 }
 
 // Options configure a Client. Zero fields take the documented defaults.
@@ -45,6 +48,14 @@ type Options struct {
 	Secrets Registrar
 	// Recorder keeps every exchange for evidence; may be nil.
 	Recorder *Recorder
+	// TLS configures the default client's connections (a custom CA bundle,
+	// or InsecureSkipVerify); ignored when HTTPClient is set.
+	TLS *tls.Config
+	// Debug receives every exchange as readable HTTP text as soon as it
+	// ends, one Write per exchange. It must redact: callers pass the run's
+	// redactor (redact.Registry.Writer), and every credential in a response
+	// is registered before the exchange is written.
+	Debug io.Writer
 }
 
 // Defaults for Options.
@@ -55,9 +66,12 @@ const (
 
 // New returns a Client.
 func New(o Options) *Client {
-	c := &Client{http: o.HTTPClient, maxBody: o.MaxBody, timeout: o.Timeout, secrets: o.Secrets, recorder: o.Recorder}
+	c := &Client{http: o.HTTPClient, maxBody: o.MaxBody, timeout: o.Timeout, secrets: o.Secrets, recorder: o.Recorder, certs: &certClients{}, debug: o.Debug}
 	if c.http == nil {
 		c.http = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		if o.TLS != nil {
+			c.http.Transport = newTransport(o.TLS)
+		}
 	}
 	if c.maxBody <= 0 {
 		c.maxBody = DefaultMaxBody
@@ -109,7 +123,7 @@ func (c *Client) Do(ctx context.Context, name string, req *http.Request) (*Respo
 		}
 	}
 	ex := &Exchange{Name: name, Method: req.Method, URL: req.URL.String(), RequestHeader: req.Header.Clone(), RequestBody: string(reqBody), Start: time.Now()}
-	defer c.recorder.add(ex)
+	defer c.finish(ex)
 
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -119,16 +133,19 @@ func (c *Client) Do(ctx context.Context, name string, req *http.Request) (*Respo
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
+		err = c.explainTimeout(ctx, err)
 		ex.Err = err.Error()
 		ex.Elapsed = time.Since(ex.Start)
 		return nil, fmt.Errorf("%s %s: %w", req.Method, redactURL(req.URL), err)
 	}
 	defer resp.Body.Close()
+	c.learnHeaderSecrets(resp.Header)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	ex.Elapsed = time.Since(ex.Start)
 	ex.Status = resp.StatusCode
 	ex.ResponseHeader = resp.Header.Clone()
 	if err != nil {
+		err = c.explainTimeout(ctx, err)
 		ex.Err = err.Error()
 		return nil, fmt.Errorf("%s %s: read body after %d bytes: %w", req.Method, redactURL(req.URL), len(body), err)
 	}
@@ -139,6 +156,29 @@ func (c *Client) Do(ctx context.Context, name string, req *http.Request) (*Respo
 	c.learnSecrets(body)
 	ex.ResponseBody = string(body)
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body, Elapsed: ex.Elapsed}, nil
+}
+
+// ErrTimeout is wrapped when an exchange did not complete within the
+// client's Timeout: a slow or stalled IdP, not a network failure.
+var ErrTimeout = errors.New("no complete response within the request timeout")
+
+// explainTimeout names the request timeout when it is what ended the
+// exchange (a stalled or trickling response), keeping the cause wrapped.
+func (c *Client) explainTimeout(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, ErrTimeout) {
+		return fmt.Errorf("%w of %s: %w", ErrTimeout, c.timeout, err)
+	}
+	return err
+}
+
+// finish keeps an ended exchange: in the recorder, and on the debug writer.
+func (c *Client) finish(ex *Exchange) {
+	c.recorder.add(ex)
+	if c.debug != nil {
+		var b strings.Builder
+		writeExchange(&b, *ex)
+		_, _ = io.WriteString(c.debug, b.String())
+	}
 }
 
 // Get fetches url with an Accept header.

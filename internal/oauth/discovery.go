@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -48,7 +49,7 @@ func (c *Client) Discover(ctx context.Context, issuer string) (*Metadata, *Respo
 		return nil, nil, fmt.Errorf("discovery: %w", err)
 	}
 	if resp.Status != http.StatusOK {
-		return nil, resp, fmt.Errorf("discovery %s: expected status 200, got %d", u, resp.Status)
+		return nil, resp, fmt.Errorf("discovery %s: expected status 200, got %d%s", u, resp.Status, redirectNote(u, resp))
 	}
 	md, err := ParseMetadata(resp.Body)
 	if err != nil {
@@ -84,7 +85,26 @@ func (c *Client) FetchJWKS(ctx context.Context, jwksURL string) ([]byte, error) 
 		return nil, fmt.Errorf("jwks: %w", err)
 	}
 	if resp.Status != http.StatusOK {
-		return nil, fmt.Errorf("jwks %s: expected status 200, got %d", jwksURL, resp.Status)
+		return nil, fmt.Errorf("jwks %s: expected status 200, got %d%s", jwksURL, resp.Status, redirectNote(jwksURL, resp))
 	}
 	return resp.Body, nil
+}
+
+// redirectNote says where a 3xx answer pointed, without its query (which can
+// carry codes). The client follows no redirect from an IdP endpoint: the
+// documents must be served at their own URL, and a loop must not trap a run.
+func redirectNote(requested string, resp *Response) string {
+	if resp.Status < 300 || resp.Status > 399 {
+		return ""
+	}
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return " (a redirect without a Location header)"
+	}
+	if base, err := url.Parse(requested); err == nil {
+		if u, err := base.Parse(loc); err == nil {
+			loc = redactURL(u)
+		}
+	}
+	return fmt.Sprintf(" (a redirect to %s, not followed)", loc)
 }

@@ -25,8 +25,11 @@ func (c *Client) Introspect(ctx context.Context, endpoint string, cred Credentia
 		form.Set("token_type_hint", hint)
 	}
 	header := http.Header{}
-	c.apply(cred, form, header)
-	resp, err := c.PostForm(ctx, "introspection", endpoint, form, header)
+	sender, err := c.authenticate(cred, endpoint, form, header)
+	if err != nil {
+		return nil, fmt.Errorf("introspect at %s: %w", endpoint, err)
+	}
+	resp, err := sender.PostForm(ctx, "introspection", endpoint, form, header)
 	if err != nil {
 		return nil, fmt.Errorf("introspect at %s: %w", endpoint, err)
 	}
@@ -52,8 +55,11 @@ func (c *Client) Revoke(ctx context.Context, endpoint string, cred Credentials, 
 		form.Set("token_type_hint", hint)
 	}
 	header := http.Header{}
-	c.apply(cred, form, header)
-	resp, err := c.PostForm(ctx, "revocation", endpoint, form, header)
+	sender, err := c.authenticate(cred, endpoint, form, header)
+	if err != nil {
+		return nil, fmt.Errorf("revoke at %s: %w", endpoint, err)
+	}
+	resp, err := sender.PostForm(ctx, "revocation", endpoint, form, header)
 	if err != nil {
 		return nil, fmt.Errorf("revoke at %s: %w", endpoint, err)
 	}

@@ -80,26 +80,31 @@ func (r *Recorder) Last() *Exchange {
 func (r *Recorder) Dump(w io.Writer) error {
 	for _, ex := range r.Exchanges() {
 		var b strings.Builder
-		fmt.Fprintf(&b, "--- %s: %s %s\n", ex.Name, ex.Method, ex.URL)
-		writeHeader(&b, "> ", ex.RequestHeader)
-		if ex.RequestBody != "" {
-			fmt.Fprintf(&b, "> \n> %s\n", ex.RequestBody)
-		}
-		if ex.Err != "" {
-			fmt.Fprintf(&b, "! %s\n", ex.Err)
-		}
-		if ex.Status != 0 {
-			fmt.Fprintf(&b, "< %d %s (%s)\n", ex.Status, http.StatusText(ex.Status), ex.Elapsed.Round(time.Microsecond))
-			writeHeader(&b, "< ", ex.ResponseHeader)
-			if ex.ResponseBody != "" {
-				fmt.Fprintf(&b, "< \n< %s\n", indentJSON(ex.ResponseBody))
-			}
-		}
+		writeExchange(&b, ex)
 		if _, err := io.WriteString(w, b.String()); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeExchange writes one exchange as readable HTTP text.
+func writeExchange(b *strings.Builder, ex Exchange) {
+	fmt.Fprintf(b, "--- %s: %s %s\n", ex.Name, ex.Method, ex.URL)
+	writeHeader(b, "> ", ex.RequestHeader)
+	if ex.RequestBody != "" {
+		fmt.Fprintf(b, "> \n> %s\n", ex.RequestBody)
+	}
+	if ex.Err != "" {
+		fmt.Fprintf(b, "! %s\n", ex.Err)
+	}
+	if ex.Status != 0 {
+		fmt.Fprintf(b, "< %d %s (%s)\n", ex.Status, http.StatusText(ex.Status), ex.Elapsed.Round(time.Microsecond))
+		writeHeader(b, "< ", ex.ResponseHeader)
+		if ex.ResponseBody != "" {
+			fmt.Fprintf(b, "< \n< %s\n", indentJSON(ex.ResponseBody))
+		}
+	}
 }
 
 func writeHeader(b *strings.Builder, prefix string, h http.Header) {

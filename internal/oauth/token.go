@@ -2,14 +2,17 @@ package oauth
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/idpconform/idpconform/internal/jsonkind"
+	"github.com/idpconform/idpconform/internal/strictjson"
 )
 
 // AuthMethod is how a client authenticates at the token endpoint.
@@ -27,6 +30,10 @@ type Credentials struct {
 	ID     string
 	Secret string
 	Method AuthMethod
+	// Certificate is presented in the TLS handshake (tls_client_auth).
+	Certificate *tls.Certificate
+	// AssertionKey signs client assertions (private_key_jwt).
+	AssertionKey *AssertionKey
 }
 
 // apply adds client authentication to a token request (RFC 6749 §2.3.1).
@@ -70,6 +77,11 @@ type TokenResponse struct {
 	Error *ErrorResponse
 	// TypeErrors lists members present with the wrong JSON type.
 	TypeErrors []string
+	// JSONProblems lists what makes the body bad JSON: why it does not
+	// decode, or what json.Unmarshal would silently forgive (a member sent
+	// twice, which RFC 6749 §3.2 forbids; bytes that are not UTF-8, RFC 8259
+	// §8.1). Never a value.
+	JSONProblems []string
 }
 
 // ErrorResponse is an RFC 6749 §5.2 error body.
@@ -95,8 +107,11 @@ func (c *Client) Token(ctx context.Context, name, endpoint string, cred Credenti
 		form[k] = v
 	}
 	header := http.Header{}
-	c.apply(cred, form, header)
-	resp, err := c.PostForm(ctx, name, endpoint, form, header)
+	sender, err := c.authenticate(cred, endpoint, form, header)
+	if err != nil {
+		return nil, fmt.Errorf("token request to %s: %w", endpoint, err)
+	}
+	resp, err := sender.PostForm(ctx, name, endpoint, form, header)
 	if err != nil {
 		return nil, fmt.Errorf("token request to %s: %w", endpoint, err)
 	}
@@ -120,9 +135,16 @@ func (c *Client) ClientCredentials(ctx context.Context, endpoint string, cred Cr
 func ParseTokenResponse(resp *Response) *TokenResponse {
 	tr := &TokenResponse{Response: resp}
 	var m map[string]any
-	if json.Unmarshal(resp.Body, &m) != nil {
+	if err := json.Unmarshal(resp.Body, &m); err != nil {
+		tr.JSONProblems = []string{"not a JSON object: " + jsonError(err)}
 		return tr
 	}
+	if m == nil {
+		// json.Unmarshal takes null into a map without complaint.
+		tr.JSONProblems = []string{"not a JSON object: the body is JSON null"}
+		return tr
+	}
+	tr.JSONProblems = strictjson.Strings(strictjson.Check(resp.Body))
 	tr.Fields = m
 	str := func(k string) string {
 		v, ok := m[k]
@@ -154,4 +176,15 @@ func ParseTokenResponse(resp *Response) *TokenResponse {
 		tr.Error = &ErrorResponse{Code: code, Description: desc, URI: uri}
 	}
 	return tr
+}
+
+// jsonError describes why a body does not decode without quoting it: a
+// syntax error's text names one character at most, a type error names the
+// JSON type.
+func jsonError(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
+	}
+	return err.Error()
 }

@@ -37,6 +37,7 @@ func Parse(name string, src []byte, lookup LookupFunc) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
+	warnings := literalSecrets(name, f.Body())
 	if err := f.Err(resolveEnv(f.Body(), lookup)); err != nil {
 		return nil, err
 	}
@@ -49,6 +50,11 @@ func Parse(name string, src []byte, lookup LookupFunc) (*Target, error) {
 	if err := f.Err(validate(t)); err != nil {
 		return nil, err
 	}
+	if t.TLS.InsecureSkipVerify {
+		line := f.Locate([]yamlfile.Problem{{Path: "$.tls.insecure_skip_verify"}})[0].Line
+		warnings = append(warnings, fmt.Sprintf("%s:%d: tls.insecure_skip_verify is on: the IdP's certificate is not verified, so anyone on the network path can pose as the IdP and read every secret sent", name, line))
+	}
+	t.Warnings = warnings
 	return t, nil
 }
 
@@ -146,7 +152,7 @@ func validate(t *Target) []yamlfile.Problem {
 		if !slices.Contains(authMethods, c.AuthMethod) {
 			add(p+".auth_method", "unknown auth_method %q; expected one of %s", c.AuthMethod, joinAny(authMethods))
 		}
-		if c.Secret.IsZero() {
+		if c.Secret.IsZero() && c.AuthMethod.UsesSecret() {
 			add(p, "client %q has no secret (use secret: ${ENV_VAR})", c.Name)
 		}
 		if len(c.Grants) == 0 {
@@ -241,7 +247,7 @@ func validate(t *Target) []yamlfile.Problem {
 		}
 	}
 	ps = append(ps, validateAkkess(t)...)
-	return ps
+	return append(ps, validateTLS(t)...)
 }
 
 func checkURL(v string) string {

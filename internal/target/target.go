@@ -57,9 +57,16 @@ type Target struct {
 	SLOs []string `yaml:"slos"`
 	// Akkess, when set, is an Akkess token exchange to capture (akkess.go).
 	Akkess *Akkess `yaml:"akkess"`
+	// TLS configures connections to the IdP: a private CA, or (warned
+	// about on every run) no verification at all.
+	TLS TLS `yaml:"tls"`
 
 	// File is the path the target was loaded from ("" when built in code).
 	File string `yaml:"-"`
+	// Warnings are problems of the file that do not stop a run (a literal
+	// secret, TLS verification off), each naming file:line. Commands print
+	// them on every run.
+	Warnings []string `yaml:"-"`
 }
 
 // Mock selects the bundled mock IdP, and how it drifts and misbehaves.
@@ -168,6 +175,9 @@ type Client struct {
 	Refresh RefreshPolicy `yaml:"refresh"`
 	// Consent is true when the IdP asks the user to approve this client.
 	Consent bool `yaml:"consent"`
+	// ClientKeys are the certificate (tls_client_auth) or private key
+	// (private_key_jwt) of clients that authenticate without a secret.
+	ClientKeys `yaml:",inline"`
 }
 
 // HasGrant reports whether the client is registered for g.
@@ -218,7 +228,7 @@ const (
 	ClientSecretPost  AuthMethod = "client_secret_post"
 )
 
-var authMethods = []AuthMethod{ClientSecretBasic, ClientSecretPost}
+var authMethods = []AuthMethod{ClientSecretBasic, ClientSecretPost, TLSClientAuth, PrivateKeyJWT}
 
 // Grant is an OAuth 2.0 grant type a client is registered for.
 type Grant string

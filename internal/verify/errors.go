@@ -33,6 +33,11 @@ var (
 	ErrAudience = errors.New("audience mismatch")
 	// ErrType: the typ header is not the expected one.
 	ErrType = errors.New("token type mismatch")
+	// ErrTooLarge: the token is over the verifier's size limit.
+	ErrTooLarge = errors.New("token too large")
+	// ErrCritical: the header lists crit extensions the verifier does not
+	// process (RFC 7515 §4.1.11).
+	ErrCritical = errors.New("unsupported critical header")
 	// ErrJWKS: the key set could not be fetched or parsed.
 	ErrJWKS = errors.New("key set unavailable")
 )

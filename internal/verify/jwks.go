@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/idpconform/idpconform/internal/strictjson"
 )
 
 // KeySet finds the public keys that may have signed a token.
@@ -41,7 +43,7 @@ func ParseJWKS(body []byte) (*ParsedJWKS, error) {
 	if doc.Keys == nil {
 		return nil, fmt.Errorf("%w: JWKS has no keys member", ErrJWKS)
 	}
-	out := &ParsedJWKS{}
+	out := &ParsedJWKS{Problems: strictjson.Strings(strictjson.Check(body))}
 	if len(doc.Keys) > MaxKeys {
 		out.Problems = append(out.Problems, fmt.Sprintf("JWKS holds %d keys; only the first %d are read", len(doc.Keys), MaxKeys))
 		doc.Keys = doc.Keys[:MaxKeys]
@@ -94,6 +96,7 @@ type RemoteKeySet struct {
 
 	mu       sync.Mutex
 	keys     []jose.JSONWebKey
+	problems []string
 	fetched  time.Time
 	inflight *fetchCall
 	fetches  int
@@ -135,6 +138,14 @@ func (r *RemoteKeySet) Lookup(ctx context.Context, kid string) ([]jose.JSONWebKe
 	return match(r.keys, kid), nil
 }
 
+// Problems returns what the last good JWKS held that could not be used
+// (keys of unknown types, private keys, keys past MaxKeys).
+func (r *RemoteKeySet) Problems() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.problems...)
+}
+
 // Fetches reports how many times the JWKS was fetched.
 func (r *RemoteKeySet) Fetches() int {
 	r.mu.Lock()
@@ -166,6 +177,7 @@ func (r *RemoteKeySet) refresh(ctx context.Context) error {
 	r.mu.Lock()
 	if err == nil {
 		r.keys = parsed.Keys
+		r.problems = parsed.Problems
 		r.fetched = r.now()
 	} else if !errors.Is(err, ErrJWKS) {
 		err = fmt.Errorf("%w: %w", ErrJWKS, err)

@@ -3,6 +3,10 @@ package verify
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +18,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/idpconform/idpconform/internal/jsonkind"
+	"github.com/idpconform/idpconform/internal/strictjson"
 )
 
 // Verifier checks JWS-signed JWTs. Algorithms and Keys are required; the zero
@@ -29,7 +34,15 @@ type Verifier struct {
 	Leeway time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MaxTokenBytes bounds the compact token read; zero means
+	// DefaultMaxTokenBytes. The check runs before anything is decoded.
+	MaxTokenBytes int
 }
+
+// DefaultMaxTokenBytes is far above any real token (a few KiB) and far below
+// what would make decoding costly. A token this large could not be sent as a
+// bearer token anyway: common HTTP servers refuse header fields over 8-16 KiB.
+const DefaultMaxTokenBytes = 64 << 10
 
 // Expected states what a token must carry. A zero field is not checked.
 type Expected struct {
@@ -75,8 +88,19 @@ func (v *Verifier) Verify(ctx context.Context, raw string, want Expected) (*Toke
 		return nil, fmt.Errorf("verify: no signing algorithms allowed; the verifier needs an allow-list")
 	}
 	raw = strings.TrimSpace(raw)
+	limit := v.MaxTokenBytes
+	if limit <= 0 {
+		limit = DefaultMaxTokenBytes
+	}
+	if len(raw) > limit {
+		return nil, fmt.Errorf("%w: token is %d bytes, over the limit of %d", ErrTooLarge, len(raw), limit)
+	}
 	if strings.Count(raw, ".") != 2 {
 		return nil, fmt.Errorf("%w: expected a compact JWS of three dot-separated parts, got %d parts", ErrMalformed, strings.Count(raw, ".")+1)
+	}
+	rawHeader, err := checkHeader(raw[:strings.IndexByte(raw, '.')])
+	if err != nil {
+		return nil, err
 	}
 	jws, err := jose.ParseSignedCompact(raw, v.Algorithms)
 	if err != nil {
@@ -85,6 +109,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string, want Expected) (*Toke
 			return nil, fmt.Errorf("%w: alg %q, allowed %s", ErrAlgorithm, ua.Got, algList(v.Algorithms))
 		}
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	// RFC 7515 §4.1.11: a recipient MUST reject a JWS whose crit lists an
+	// extension it does not understand; this verifier understands none.
+	if crit, ok := rawHeader["crit"]; ok {
+		return nil, fmt.Errorf("%w: crit %s lists header extensions this verifier does not process; RFC 7515 §4.1.11 requires rejecting the token", ErrCritical, crit)
 	}
 	if len(jws.Signatures) != 1 {
 		return nil, fmt.Errorf("%w: expected one signature, got %d", ErrMalformed, len(jws.Signatures))
@@ -102,16 +131,24 @@ func (v *Verifier) Verify(ctx context.Context, raw string, want Expected) (*Toke
 		}
 	}
 
+	// Keys come from the issuer's key set only. A key the token carries
+	// (jwk, x5c) or points at (jku, x5u) is never used: whoever made the
+	// token chose it (RFC 8725 §3.10). It is named in errors, since it
+	// explains why a forged token's signature fails.
+	refs := keyReferences(rawHeader)
 	keys, err := v.Keys.Lookup(ctx, hdr.Kid)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w%s", err, refs)
 	}
+	found := len(keys)
 	keys = usable(keys, hdr.Alg)
 	switch {
+	case len(keys) == 0 && found > 0 && hdr.Kid != "":
+		return nil, fmt.Errorf("%w: kid %q is not a key for alg %s (its kty or alg differ); RFC 8725 §3.1 forbids using a key with another algorithm%s", ErrNoKey, hdr.Kid, hdr.Alg, refs)
 	case len(keys) == 0 && hdr.Kid == "":
-		return nil, fmt.Errorf("%w: token has no kid and the JWKS has no key for alg %s", ErrNoKey, hdr.Alg)
+		return nil, fmt.Errorf("%w: token has no kid and the JWKS has no key for alg %s%s", ErrNoKey, hdr.Alg, refs)
 	case len(keys) == 0:
-		return nil, fmt.Errorf("%w: kid %q (alg %s) is not in the JWKS, even after refetching it", ErrNoKey, hdr.Kid, hdr.Alg)
+		return nil, fmt.Errorf("%w: kid %q (alg %s) is not in the JWKS, even after refetching it%s%s", ErrNoKey, hdr.Kid, hdr.Alg, keySetProblems(v.Keys), refs)
 	case len(keys) > 1 && hdr.Kid == "":
 		return nil, fmt.Errorf("%w: token has no kid and the JWKS has %d keys for alg %s; OIDC Core §10.1 requires a kid then", ErrNoKey, len(keys), hdr.Alg)
 	}
@@ -127,7 +164,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string, want Expected) (*Toke
 		lastErr = err
 	}
 	if payload == nil {
-		return nil, fmt.Errorf("%w: kid %q alg %s: %w", ErrSignature, hdr.Kid, hdr.Alg, lastErr)
+		return nil, fmt.Errorf("%w: kid %q alg %s: %w%s", ErrSignature, hdr.Kid, hdr.Alg, lastErr, refs)
 	}
 
 	claims, err := decodeClaims(payload)
@@ -141,18 +178,91 @@ func (v *Verifier) Verify(ctx context.Context, raw string, want Expected) (*Toke
 	return tok, nil
 }
 
-// usable keeps keys whose declared alg (if any) is the header's.
+// usable keeps keys whose declared alg (if any) is the header's and whose
+// type fits the alg: an RSA public key must never verify an HMAC (the key
+// confusion of RFC 8725 §2.1), whatever the allow-list says.
 func usable(keys []jose.JSONWebKey, alg string) []jose.JSONWebKey {
 	var out []jose.JSONWebKey
 	for _, k := range keys {
-		if k.Algorithm == "" || k.Algorithm == alg {
+		if (k.Algorithm == "" || k.Algorithm == alg) && keyFits(k, alg) {
 			out = append(out, k)
 		}
 	}
 	return out
 }
 
+// keyFits reports whether k's key type can verify alg (RFC 7518 §3.1,
+// RFC 8037 §3.1).
+func keyFits(k jose.JSONWebKey, alg string) bool {
+	switch k.Key.(type) {
+	case *rsa.PublicKey, *rsa.PrivateKey:
+		return strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS")
+	case *ecdsa.PublicKey, *ecdsa.PrivateKey:
+		return strings.HasPrefix(alg, "ES")
+	case ed25519.PublicKey, ed25519.PrivateKey:
+		return alg == string(jose.EdDSA)
+	case []byte:
+		return strings.HasPrefix(alg, "HS")
+	default:
+		return false
+	}
+}
+
+// checkHeader decodes the protected header for the checks go-jose does not
+// make: it must be UTF-8 JSON without duplicate member names (RFC 7515 §4,
+// §5.2 step 4). It returns the members as sent.
+func checkHeader(seg string) (map[string]json.RawMessage, error) {
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: header is not base64url: %w", ErrMalformed, err)
+	}
+	if ps := strictjson.Check(b); len(ps) > 0 {
+		return nil, fmt.Errorf("%w: header: %s (RFC 7515 §4: member names MUST be unique)", ErrMalformed, strings.Join(strictjson.Strings(ps), "; "))
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil || m == nil {
+		return nil, fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
+	}
+	return m, nil
+}
+
+// keyReferences describes the header members that carry or point at a key,
+// for error messages.
+func keyReferences(h map[string]json.RawMessage) string {
+	var refs []string
+	for _, name := range []string{"jwk", "x5c", "jku", "x5u"} {
+		v, ok := h[name]
+		if !ok {
+			continue
+		}
+		switch name {
+		case "jku", "x5u":
+			var u string
+			_ = json.Unmarshal(v, &u)
+			refs = append(refs, fmt.Sprintf("%s %q", name, u))
+		default:
+			refs = append(refs, name)
+		}
+	}
+	if len(refs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (the token names its own key: %s; keys are taken only from the issuer's JWKS, RFC 8725 §3.10)", strings.Join(refs, ", "))
+}
+
+// keySetProblems names what the key set could not read, when it says.
+func keySetProblems(ks KeySet) string {
+	p, ok := ks.(interface{ Problems() []string })
+	if !ok || len(p.Problems()) == 0 {
+		return ""
+	}
+	return "; the JWKS had problems: " + strings.Join(p.Problems(), "; ")
+}
+
 func decodeClaims(payload []byte) (map[string]any, error) {
+	if ps := strictjson.Check(payload); len(ps) > 0 {
+		return nil, fmt.Errorf("%w: payload: %s (RFC 7519 §4: claim names MUST be unique; §7.2: the claims set is UTF-8 JSON)", ErrMalformed, strings.Join(strictjson.Strings(ps), "; "))
+	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
 	var claims map[string]any

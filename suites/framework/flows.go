@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
@@ -107,7 +108,8 @@ func (s *Spec) Tokens(ctx context.Context, c target.Client) (*Authorization, *oa
 // ExpectIssued fails unless tr is a successful token response.
 func ExpectIssued(tr *oauth.TokenResponse) {
 	gomega.ExpectWithOffset(1, tr.Status).To(gomega.Equal(200), "token endpoint status (answer: %s)", Answer(tr))
-	gomega.ExpectWithOffset(1, tr.Fields).NotTo(gomega.BeNil(), "token response must be a JSON object")
+	gomega.ExpectWithOffset(1, tr.Fields).NotTo(gomega.BeNil(), "token response must be a JSON object (%s)", strings.Join(tr.JSONProblems, "; "))
+	gomega.ExpectWithOffset(1, tr.JSONProblems).To(gomega.BeEmpty(), "token response JSON: RFC 6749 §3.2 sends no parameter twice, RFC 8259 §8.1 requires UTF-8")
 	gomega.ExpectWithOffset(1, tr.TypeErrors).To(gomega.BeEmpty(), "token response member types")
 	gomega.ExpectWithOffset(1, tr.AccessToken).NotTo(gomega.BeEmpty(), "access_token")
 	gomega.ExpectWithOffset(1, tr.TokenType).NotTo(gomega.BeEmpty(), "token_type")
@@ -125,6 +127,13 @@ func ExpectRejected(tr *oauth.TokenResponse, code string) {
 func Answer(tr *oauth.TokenResponse) string {
 	if tr.Error != nil {
 		return fmt.Sprintf("HTTP %d %s", tr.Status, tr.Error)
+	}
+	if loc := tr.Header.Get("Location"); tr.Status >= 300 && tr.Status < 400 && loc != "" {
+		if u, err := url.Parse(loc); err == nil {
+			u.RawQuery = ""
+			loc = u.String()
+		}
+		return fmt.Sprintf("HTTP %d redirecting to %s (not followed)", tr.Status, loc)
 	}
 	return fmt.Sprintf("HTTP %d", tr.Status)
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -41,6 +42,9 @@ type Framework struct {
 	// MockOptions adjusts the embedded mock before it starts (faults in
 	// self-tests); nil leaves the target's settings.
 	MockOptions func(*mockidp.Options)
+	// Debug, when set, receives every HTTP exchange with the IdP as it
+	// ends, through the run's redactor (--debug).
+	Debug io.Writer
 
 	mu        sync.Mutex
 	regErrors []error
@@ -78,6 +82,8 @@ func (f *Framework) Setup(ctx context.Context) error {
 		Timeout: t.RequestTimeout.D(),
 		MaxBody: t.MaxResponseBytes,
 		Secrets: f.Secrets,
+		TLS:     t.TLSConfig(),
+		Debug:   f.debugWriter(),
 	})
 
 	f.Issuer = t.Issuer
@@ -126,8 +132,11 @@ func (f *Framework) Setup(ctx context.Context) error {
 	return nil
 }
 
-// Teardown stops the embedded mock.
+// Teardown closes the connections to the IdP and stops the embedded mock.
 func (f *Framework) Teardown() error {
+	if f.OAuth != nil {
+		f.OAuth.CloseIdleConnections()
+	}
 	if f.Mock != nil {
 		return f.Mock.Close()
 	}
@@ -143,3 +152,11 @@ func fill(dst *string, v string) {
 // HTTPClient returns the client specs use for requests outside the oauth
 // package (hostile-response checks).
 func (f *Framework) HTTPClient() *http.Client { return f.OAuth.HTTPClient() }
+
+// debugWriter is Debug behind the redactor, or nil.
+func (f *Framework) debugWriter() io.Writer {
+	if f.Debug == nil {
+		return nil
+	}
+	return f.Secrets.Writer(f.Debug)
+}

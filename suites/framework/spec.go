@@ -263,5 +263,9 @@ func (s *Spec) ClientFor(g target.Grant) target.Client {
 
 // Credentials converts a target client into oauth credentials.
 func Credentials(c target.Client) oauth.Credentials {
-	return oauth.Credentials{ID: c.ID, Secret: c.Secret.Reveal(), Method: oauth.AuthMethod(c.AuthMethod)}
+	cred := oauth.Credentials{ID: c.ID, Secret: c.Secret.Reveal(), Method: oauth.AuthMethod(c.AuthMethod), Certificate: c.Certificate()}
+	if k := c.AssertionSigner(); k != nil {
+		cred.AssertionKey = &oauth.AssertionKey{Key: k, KeyID: c.KeyID, Alg: c.AssertionAlg}
+	}
+	return cred
 }

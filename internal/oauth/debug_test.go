@@ -1,0 +1,81 @@
+package oauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/idpconform/idpconform/internal/redact"
+	"github.com/idpconform/idpconform/mockidp"
+)
+
+// The debug log shows every exchange as it ends, and no secret: the client
+// secret, the Basic credentials, the tokens of the response and the code in
+// a redirect's Location are registered before the exchange is written. The
+// twin, an unredacted debug writer, shows that the same log would hold them.
+func TestDebugLogRedacts(t *testing.T) {
+	srv, err := mockidp.NewServer("", mockidp.Options{AutoLogin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, redacted := range []bool{true, false} {
+		reg := redact.New()
+		reg.Add(mockidp.ClientCCPostSecret, mockidp.ClientCCSecret)
+		var buf bytes.Buffer
+		debug := reg.Writer(&buf)
+		if !redacted {
+			debug = &buf
+		}
+		c := New(Options{Timeout: generous, Secrets: reg, Debug: debug})
+		ctx := context.Background()
+		var secrets []string
+		for _, cred := range []Credentials{
+			{ID: mockidp.ClientCCPost, Secret: mockidp.ClientCCPostSecret, Method: ClientSecretPost},
+			{ID: mockidp.ClientCC, Secret: mockidp.ClientCCSecret, Method: ClientSecretBasic},
+		} {
+			tr, err := c.ClientCredentials(ctx, srv.URL+mockidp.PathToken, cred, nil, nil)
+			if err != nil || tr.AccessToken == "" {
+				t.Fatalf("%s: %v", cred.Method, err)
+			}
+			secrets = append(secrets, tr.AccessToken)
+			if cred.Method == ClientSecretPost {
+				secrets = append(secrets, cred.Secret)
+			} else {
+				// Basic sends the secret base64-encoded.
+				secrets = append(secrets, base64.StdEncoding.EncodeToString([]byte(cred.ID+":"+cred.Secret)))
+			}
+		}
+		// A redirect carrying a code, as the login driver meets it.
+		q := url.Values{"response_type": {"code"}, "client_id": {mockidp.ClientCode}, "redirect_uri": {mockidp.DefaultRedirectURI},
+			"scope": {"openid"}, "login_hint": {mockidp.UserAlice}, "state": {"s"}}
+		resp, err := c.Get(ctx, "authorize", srv.URL+mockidp.PathAuthorize+"?"+q.Encode(), "")
+		if err != nil || resp.Status != http.StatusFound {
+			t.Fatalf("authorize: %+v %v", resp, err)
+		}
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		secrets = append(secrets, loc.Query().Get("code"))
+		c.CloseIdleConnections()
+
+		log := buf.String()
+		if n := strings.Count(log, "--- "); n != 3 {
+			t.Fatalf("%d exchanges logged, want 3:\n%s", n, log)
+		}
+		leaked := 0
+		for _, s := range secrets {
+			if s != "" && strings.Contains(log, s) {
+				leaked++
+			}
+		}
+		if redacted && leaked > 0 {
+			t.Errorf("%d secrets in the redacted debug log:\n%s", leaked, log)
+		}
+		if !redacted && leaked != len(secrets) {
+			t.Errorf("the unredacted twin shows %d of %d secrets: the scan cannot see them", leaked, len(secrets))
+		}
+	}
+}
