@@ -28,6 +28,9 @@ type captureFlags struct {
 	samples    int
 	budget     time.Duration
 	contracts  string
+	// mockDrift and mockFaults change the bundled mock of the captured
+	// side (baseline capture) or of the new side (diff).
+	mockDrift, mockFaults []string
 }
 
 func (c *captureFlags) register(cmd *cobra.Command) {
@@ -155,6 +158,8 @@ configuration or an unreachable target.`,
 	cmd.Flags().StringVarP(&targetPath, "target", "t", "", "target file (YAML); default: the bundled mock")
 	cmd.Flags().StringVarP(&out, "output", "o", "baseline.json", `baseline file to write ("-" for stdout)`)
 	cf.register(cmd)
+	cmd.Flags().StringArrayVar(&cf.mockDrift, "mock-drift", nil, "add a drift to the bundled mock of the target (repeatable), e.g. drop-claim=email; list: idpconform mock --list")
+	cmd.Flags().StringArrayVar(&cf.mockFaults, "mock-fault", nil, "add a fault to the bundled mock of the target (repeatable); list: idpconform mock --list")
 	return cmd
 }
 
@@ -173,6 +178,9 @@ func runBaselineCapture(cmd *cobra.Command, targetPath, out string, cf captureFl
 	}
 	tg, err := loadTarget(targetPath, "")
 	if err != nil {
+		return err
+	}
+	if err := applyMockFlags(tg, cf.mockDrift, cf.mockFaults); err != nil {
 		return err
 	}
 	stderr := reg.Writer(cmd.ErrOrStderr())

@@ -97,6 +97,8 @@ reports), 2 bad usage, configuration or an unreachable target.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runDiff(cmd, args[0], args[1], fl) },
 	}
 	fl.register(cmd)
+	cmd.Flags().StringArrayVar(&fl.mockDrift, "new-mock-drift", nil, "rehearse a change: add a drift to the bundled mock of the NEW side (repeatable), e.g. drop-claim=recipientId")
+	cmd.Flags().StringArrayVar(&fl.mockFaults, "new-mock-fault", nil, "add a fault to the bundled mock of the NEW side (repeatable)")
 	f := cmd.Flags()
 	f.StringVar(&fl.failOn, "fail-on", results.ClassBreaking, "least class that fails the run: breaking, warning, non-breaking, info, or none")
 	f.StringArrayVar(&fl.accept, "accept", nil, "accept differences whose ID matches this pattern (path.Match: * stops at /), repeatable; they are shown, never failing")
@@ -146,6 +148,14 @@ func runDiff(cmd *cobra.Command, oldPath, newPath string, fl diffFlags) error {
 	newB, newT, err := readSide(newPath)
 	if err != nil {
 		return err
+	}
+	if len(fl.mockDrift)+len(fl.mockFaults) > 0 {
+		if newT == nil {
+			return usageError("--new-mock-drift and --new-mock-fault need the new side to be a mock target file, not the baseline %s", newPath)
+		}
+		if err := applyMockFlags(newT, fl.mockDrift, fl.mockFaults); err != nil {
+			return err
+		}
 	}
 	var h *baseline.Hasher
 	if oldT != nil || newT != nil {

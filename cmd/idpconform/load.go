@@ -35,6 +35,7 @@ const defaultLoadAlg = "ES256"
 
 type loadFlags struct {
 	target, mockProfile, mockAlg string
+	mockDrift, mockFaults        []string
 	scenario, client             string
 	rate, steps, ramp            string
 	duration                     time.Duration
@@ -138,6 +139,8 @@ Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
 	f.StringVarP(&fl.target, "target", "t", "", "target file (YAML); default: the bundled mock")
 	f.BoolVar(&fl.debug, "debug", false, "log the HTTP exchanges of setup and token verification to stderr (redacted); attack hits are not logged")
 	f.StringVar(&fl.mockProfile, "mock-profile", "", "run against the bundled mock with this profile: "+strings.Join(target.MockProfiles, ", "))
+	f.StringArrayVar(&fl.mockDrift, "mock-drift", nil, "add a drift to the bundled mock (repeatable), e.g. rotate-key=5; list: idpconform mock --list")
+	f.StringArrayVar(&fl.mockFaults, "mock-fault", nil, "add a fault to the bundled mock (repeatable), e.g. latency=20ms..80ms@token; list: idpconform mock --list")
 	f.StringVar(&fl.mockAlg, "mock-alg", "", "signing algorithm of the embedded mock (default "+defaultLoadAlg+" for load; RS256, PS256, ES256, ES384, ES512, EdDSA)")
 	f.StringVarP(&fl.scenario, "scenario", "s", "client-credentials", "what each hit does: "+strings.Join(loadtest.ScenarioNames(), ", "))
 	f.StringVar(&fl.client, "client", "", "target client to act as (default: the first registered for the scenario's grant)")
@@ -256,6 +259,9 @@ func runLoad(cmd *cobra.Command, fl loadFlags) error {
 
 	tg, err := loadTarget(fl.target, fl.mockProfile)
 	if err != nil {
+		return err
+	}
+	if err := applyMockFlags(tg, fl.mockDrift, fl.mockFaults); err != nil {
 		return err
 	}
 	warnTarget(cmd.ErrOrStderr(), tg)

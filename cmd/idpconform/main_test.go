@@ -349,3 +349,31 @@ func TestSelftest(t *testing.T) {
 		t.Errorf("selftest with a match selecting nothing: exit %d", r.code)
 	}
 }
+
+// --mock-drift/--mock-fault reach the embedded mock of every command that
+// starts one.
+func TestMockFlagsOnEveryCommand(t *testing.T) {
+	legacy, akoya := repoFile(t, "fixtures/targets/mock-akoya-legacy.yaml"), repoFile(t, "fixtures/targets/mock-akoya.yaml")
+	dir := t.TempDir()
+	r := runBin(t, dir, nil, "diff", legacy, akoya, "--new-mock-drift", "drop-claim=recipientId", "--report-dir", filepath.Join(dir, "d1"))
+	if r.code != 1 || !strings.Contains(r.stdout, "recipientId") {
+		t.Errorf("diff with a breaking drift on the new side: exit %d\n%s", r.code, r.all())
+	}
+	r = runBin(t, dir, nil, "diff", legacy, akoya, "--new-mock-drift", "add-claim=brand_new", "--report-dir", filepath.Join(dir, "d2"))
+	if r.code != 0 {
+		t.Errorf("diff with a tolerated drift on the new side: exit %d\n%s", r.code, r.all())
+	}
+	r = runBin(t, dir, nil, "load", "--mock-fault", "latency=1s@token", "--rate", "5/s", "--duration", "2s", "--slo", "p99<=250ms", "--out", filepath.Join(dir, "l"), "-q")
+	if r.code != 1 || !strings.Contains(r.all(), "p99<=250ms") {
+		t.Errorf("load with injected latency: exit %d\n%s", r.code, r.all())
+	}
+	for _, args := range [][]string{
+		{"load", "--mock-fault", "no-such-fault"},
+		{"baseline", "capture", "--mock-drift", "no-such-drift", "-o", filepath.Join(dir, "b.json")},
+		{"load", "--target", repoFile(t, "fixtures/targets/local-mock.yaml"), "--mock-fault", "latency=5ms"},
+	} {
+		if r := runBin(t, dir, nil, args...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", args, r.code, r.all())
+		}
+	}
+}
