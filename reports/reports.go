@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/idpconform/idpconform/internal/atomicfile"
 	"github.com/idpconform/idpconform/internal/redact"
 	"github.com/idpconform/idpconform/internal/results"
 )
@@ -123,7 +124,7 @@ func Write(dir string, run *results.Run, reg *redact.Registry, formats ...Format
 			return paths, fmt.Errorf("render %s: %w", f.File(), err)
 		}
 		p := filepath.Join(dir, f.File())
-		if err := writeFile(p, data); err != nil {
+		if err := atomicfile.Write(p, data); err != nil {
 			return paths, err
 		}
 		paths = append(paths, p)
@@ -161,31 +162,4 @@ func render(write func(io.Writer, *results.Run) error, red *results.Run, reg *re
 		return nil, err
 	}
 	return reg.Bytes(buf.Bytes()), nil
-}
-
-// writeFile writes via a temporary file and rename, so an interrupted run
-// never leaves half a report where CI expects a whole one.
-func writeFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

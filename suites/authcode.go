@@ -2,11 +2,7 @@ package suites
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/base64"
 	"fmt"
-	"hash"
 	"net/url"
 	"slices"
 	"strings"
@@ -118,7 +114,7 @@ func authCodeSpecs(f *fw.Framework) {
 				s.Info("ID token has no at_hash (optional in the code flow)")
 				return
 			}
-			want, err := atHash(tok.Header.Alg, tr.AccessToken)
+			want, err := contract.AtHash(tok.Header.Alg, tr.AccessToken)
 			Expect(err).NotTo(HaveOccurred(), "at_hash algorithm")
 			Expect(got).To(Equal(want), "at_hash of the access token")
 		})
@@ -317,29 +313,6 @@ func otherClient(t *target.Target, c target.Client, g target.Grant) (target.Clie
 		}
 	}
 	return target.Client{}, false
-}
-
-// atHash computes OIDC Core §3.1.3.8's at_hash for the JWS alg of the ID
-// token: the left half of the hash, base64url without padding.
-func atHash(alg, accessToken string) (string, error) {
-	var h hash.Hash
-	switch alg {
-	case "RS256", "PS256", "ES256", "HS256":
-		h = sha256.New()
-	case "RS384", "PS384", "ES384", "HS384":
-		h = sha512.New384()
-	case "RS512", "PS512", "ES512", "HS512", "EdDSA":
-		// OIDC Core names "the hash algorithm used in the alg"; EdDSA names
-		// none, and the OpenID Connect WG consensus (connect issue 1125) is
-		// the curve's hash: SHA-512 for Ed25519, the only EdDSA curve
-		// go-jose signs with.
-		h = sha512.New()
-	default:
-		return "", fmt.Errorf("no at_hash hash for alg %q", alg)
-	}
-	h.Write([]byte(accessToken))
-	sum := h.Sum(nil)
-	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2]), nil
 }
 
 // contractFor returns the named contract, skipping the spec when the

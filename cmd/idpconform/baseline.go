@@ -9,12 +9,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/idpconform/idpconform/internal/atomicfile"
 	"github.com/idpconform/idpconform/internal/baseline"
 	"github.com/idpconform/idpconform/internal/contract"
 	"github.com/idpconform/idpconform/internal/redact"
@@ -200,7 +200,7 @@ func runBaselineCapture(cmd *cobra.Command, targetPath, out string, cf captureFl
 		_, err := cmd.OutOrStdout().Write(data)
 		return err
 	}
-	if err := writeAtomic(out, data); err != nil {
+	if err := atomicfile.Write(out, data); err != nil {
 		return failed(err)
 	}
 	fmt.Fprintf(reg.Writer(cmd.OutOrStdout()), "baseline of %s: %s\n", tg.Name, out)
@@ -278,31 +278,4 @@ func readSide(path string) (*baseline.Baseline, *target.Target, error) {
 		return nil, nil, err
 	}
 	return nil, tg, nil
-}
-
-// writeAtomic writes via a temporary file and rename.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/idpconform/idpconform/internal/atomicfile"
 	"github.com/idpconform/idpconform/internal/baseline"
 	"github.com/idpconform/idpconform/internal/contract"
 	"github.com/idpconform/idpconform/internal/diff"
@@ -238,7 +239,7 @@ func saveBaselines(dir string, reg *redact.Registry, bs map[string]*baseline.Bas
 		if err := b.Encode(&buf); err != nil {
 			return err
 		}
-		if err := writeAtomic(filepath.Join(dir, name), reg.Bytes(buf.Bytes())); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, name), reg.Bytes(buf.Bytes())); err != nil {
 			return err
 		}
 	}
