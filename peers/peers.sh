@@ -110,6 +110,21 @@ run_tests() {
     "$bin" load --target "fixtures/targets/$n.yaml" --rate 25/s --duration 4s \
       --slo 'success>=99%' --slo 'p99<=500ms' --out "$out/load" --quiet || rc=1
   done
+  if [ ${#names[@]} -eq 2 ]; then
+    # The two providers as the old and new side of a migration: the diff
+    # must run (exit 0 or 1, never 2) and find the breaking change the
+    # peers are known to differ in (zitadel-op types JWT access tokens JWT,
+    # not at+jwt: fixtures/targets/zitadel-op.md).
+    echo "== idpconform diff fixtures/targets/oidc-provider.yaml fixtures/targets/zitadel-op.yaml"
+    local d=$DIR/reports/diff drc=0
+    rm -rf "$d"; mkdir -p "$d"
+    "$bin" diff fixtures/targets/oidc-provider.yaml fixtures/targets/zitadel-op.yaml --report-dir "$d" --samples 5 >"$d/diff.txt" 2>&1 || drc=$?
+    sed -n '1,/^warning/p' "$d/diff.txt"
+    if [ $drc -ne 1 ] || ! grep -q 'typ header changed (at+jwt → JWT)' "$d/diff.txt"; then
+      echo "diff between the peers: exit $drc, expected 1 with the at+jwt → JWT change (see $d/diff.txt)" >&2
+      rc=1
+    fi
+  fi
   stop_started
   return $rc
 }
