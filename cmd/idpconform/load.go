@@ -21,6 +21,7 @@ import (
 	"github.com/idpconform/idpconform/internal/results"
 	"github.com/idpconform/idpconform/internal/slo"
 	"github.com/idpconform/idpconform/internal/target"
+	"github.com/idpconform/idpconform/internal/verify"
 	"github.com/idpconform/idpconform/loadtest"
 	"github.com/idpconform/idpconform/mockidp"
 	"github.com/idpconform/idpconform/reports"
@@ -60,6 +61,8 @@ type loadFlags struct {
 	targetPID                    int
 	minAttempted                 float64
 	debug                        bool
+	pool                         uint64
+	poolTimeout                  time.Duration
 }
 
 func newLoadCmd() *cobra.Command {
@@ -170,6 +173,8 @@ Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress line")
 	f.IntVar(&fl.targetPID, "target-pid", 0, "pid of a target process on this machine whose CPU to record (Linux)")
 	f.Float64Var(&fl.minAttempted, "min-attempted", loadtest.DefaultMinAttempted, "a step is invalid when its attempted rate is under this share of the requested one")
+	f.Uint64Var(&fl.pool, "pool", 0, "credentials to prepare before the attack (refresh: refresh tokens from logins; introspection: access tokens; akkess-token: IdP tokens from logins); 0 sizes the pool from the plan")
+	f.DurationVar(&fl.poolTimeout, "pool-timeout", loadtest.DefaultPoolTimeout, "bound on preparing the pool; the attack runs with what came by then")
 	cmd.MarkFlagsMutuallyExclusive("steps", "ramp", "find-capacity")
 	cmd.MarkFlagsMutuallyExclusive("no-verify", "verify-every")
 	cmd.AddCommand(newLoadMergeCmd())
@@ -237,6 +242,12 @@ func runLoad(cmd *cobra.Command, fl loadFlags) error {
 	}
 	if fl.maxWorkers == 0 {
 		return usageError("--max-workers must be at least 1")
+	}
+	if fl.pool > loadtest.MaxPool {
+		return usageError("--pool %d: at most %d (every credential is held in memory)", fl.pool, loadtest.MaxPool)
+	}
+	if fl.poolTimeout <= 0 {
+		return usageError("--pool-timeout must be positive")
 	}
 	switch fl.httpVersion {
 	case loadtest.HTTP1, loadtest.HTTP2:
@@ -326,7 +337,8 @@ func runLoad(cmd *cobra.Command, fl loadFlags) error {
 		alg = string(f.Mock.Profile().SigningAlg)
 	}
 
-	sc, err := info.New(loadtest.Env{Target: tg, Client: client, Endpoints: f.Endpoints, OAuth: f.OAuth, Secrets: reg})
+	sc, err := info.New(loadtest.Env{Target: tg, Client: client, Issuer: f.Issuer, Endpoints: f.Endpoints, OAuth: f.OAuth, Secrets: reg,
+		Pool: loadtest.PoolOptions{Size: fl.pool, Timeout: fl.poolTimeout}})
 	if err != nil {
 		return configError(err)
 	}
@@ -471,6 +483,18 @@ func tokenChecker(f *fw.Framework, tg *target.Target, c target.Client, cs contra
 	}
 	if ct, err := cs.Get(tg.Contracts.IDToken); err == nil {
 		ch.Contracts[loadtest.IDToken] = ct
+	}
+	if ak := tg.Akkess; ak != nil {
+		// Seed 003: the t1 token is Akkess's, not the IdP's: its issuer is
+		// its own, its audience the tenant, cty t1, and it lives the
+		// expiryInSecs asked for.
+		ch.Kinds = map[loadtest.CredentialKind]loadtest.KindCheck{loadtest.AkkessT1: {
+			Expected: verify.Expected{Audience: ak.Tenant}, Cty: "t1",
+			Context: contract.Context{TTL: ak.Expiry.D(), Skew: tg.ClockSkew.D()},
+		}}
+		if ct, err := cs.Get(tg.Contracts.AkkessT1); err == nil {
+			ch.Contracts[loadtest.AkkessT1] = ct
+		}
 	}
 	return ch
 }
