@@ -231,7 +231,7 @@ func (s *refresh) Audit(ctx context.Context) ([]results.LoadGate, []string) {
 		}
 		return nil, []string{"refresh token reuse not checked: " + why}
 	}
-	g := results.LoadGate{Name: gateRefreshReplay, Scope: "audit", Passed: accepted == 0,
+	g := results.LoadGate{Name: gateRefreshReplay, Scope: auditScope, Passed: accepted == 0,
 		Measured: fmt.Sprintf("%d of %d replays refused", refused, refused+accepted)}
 	if g.Passed {
 		g.Message = fmt.Sprintf("pass %s: %d refresh tokens, each used once after the attacks, were refused when sent again (rotation %s declared)", gateRefreshReplay, refused, s.rotation)
@@ -243,3 +243,6 @@ func (s *refresh) Audit(ctx context.Context) ([]results.LoadGate, []string) {
 
 // gateRefreshReplay is the refresh scenario's check after the attacks.
 const gateRefreshReplay = "refresh reuse refused"
+
+// auditScope is the scope of a gate an Auditor returns.
+const auditScope = "audit"
