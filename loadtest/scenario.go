@@ -193,22 +193,22 @@ var Scenarios = map[string]ScenarioInfo{
 	},
 	"refresh": {
 		Name: "refresh", Grant: target.GrantRefreshToken,
-		Summary: "POST token endpoint, grant_type=refresh_token (RFC 6749 §6): each pooled refresh token used once, the rotated one pooled again",
+		Summary: "POST token endpoint, grant_type=refresh_token (RFC 6749 §6), each pooled token sent once",
 		New:     newRefresh,
 	},
 	"introspection": {
 		Name: "introspection", Grant: target.GrantClientCredentials,
-		Summary: "POST introspection endpoint with a pooled live access token (RFC 7662 §2); active must be true",
+		Summary: "POST introspection endpoint with a pooled live token; active must be true (RFC 7662)",
 		New:     newIntrospection,
 	},
 	"authcode": {
 		Name: "authcode", Grant: target.GrantAuthorizationCode,
-		Summary: "the whole login per hit: authorization request, login form, consent, callback, code exchange (RFC 6749 §4.1)",
+		Summary: "a whole login per hit, timed end to end: authorize, login form, consent, code exchange",
 		New:     newAuthcode,
 	},
 	"akkess-token": {
 		Name: "akkess-token", Grant: target.GrantAuthorizationCode,
-		Summary: "POST the Akkess endpoint with a pooled user access token for a t1 JWT (accept: application/jwt; seed 003)",
+		Summary: "POST the Akkess endpoint with a pooled user token for a t1 JWT (seed 003)",
 		New:     newAkkessToken,
 	},
 }

@@ -114,6 +114,30 @@ report. Ctrl-C stops the attack cleanly and keeps everything measured so far.
 
 Scenarios:` + scenarioHelp() + `
 
+Scenarios that need credentials prepare them before the first attack with
+real requests, bounded by --pool (how many; 0 sizes the pool from the plan,
+at most 10000) and --pool-timeout; their cost is reported apart from the
+attack's figures:
+  refresh        refresh tokens from logins (authorization code flows as the
+                 target's users, through its login driver). Each is sent
+                 once: with rotation the new one goes back into the pool
+                 (default size: one second of hits at the top rate), without
+                 it every hit spends one (default: every hit of the plan).
+                 A pool that runs dry stops the attack, says why, and fails
+                 the run. After the attacks a few tokens are refreshed and
+                 sent again: an IdP that rotates must refuse the replay.
+  introspection  access tokens from client credentials grants (default 100),
+                 introspected in turn
+  akkess-token   IdP access tokens of the akkess user from logins (default
+                 16); the target's akkess: section names the endpoint,
+                 tenant and expiry (fixtures/targets/mock-akkess.yaml for
+                 the bundled mock)
+  authcode       one login, so that a login the IdP refuses fails at once
+authcode measures the IdP's login path, the most expensive thing it does:
+Keycloak's sizing guide plans ~15 password logins/s per vCPU against ~120
+client credentials grants, so ask for rates accordingly. It logs in with the
+form driver, in a fresh session per hit.
+
 Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
 2 bad usage, configuration or an unreachable target.`,
 		Example: `  # 200 client-credentials grants per second for 30 s against the bundled mock:
@@ -131,6 +155,13 @@ Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
   idpconform load --target my-idp.yaml --rate 1000/s --shard 0/2 --start-at $START --out run1 --report-only &
   idpconform load --target my-idp.yaml --rate 1000/s --shard 1/2 --start-at $START --out run1 --report-only
   idpconform load merge --out run1/merged --slo 'p99<=100ms' run1
+
+  # Refresh tokens: 500 seeded by logins, then 100 refreshes a second:
+  idpconform load --scenario refresh --pool 500 --rate 100/s --duration 30s
+
+  # Whole logins, and the Akkess exchange of the bundled mock's akkess profile:
+  idpconform load --scenario authcode --rate 20/s --slo 'p99<=500ms'
+  idpconform load --target fixtures/targets/mock-akkess.yaml --scenario akkess-token --rate 100/s
 
   # What vegeta says about the same results, and our report rendered again:
   vegeta report idpconform-load/results.bin
