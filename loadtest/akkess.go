@@ -85,7 +85,7 @@ func (s *akkessToken) Prepare(ctx context.Context, d Demand) (*results.LoadPrepa
 	driver := driverFor(s.env, s.env.OAuth)
 	var mu sync.Mutex
 	s.headers = make([]http.Header, 0, size)
-	return fill(ctx, "IdP access tokens from logins", size, s.env.Pool, func(ctx context.Context) error {
+	return fill(ctx, d, "IdP access tokens from logins", size, s.env.Pool, func(ctx context.Context) error {
 		tr, err := s.flow.run(ctx, s.env.OAuth, driver)
 		if err != nil {
 			return err

@@ -76,7 +76,7 @@ func (s *authcode) Endpoint() string { return s.flow.authorize }
 // fails the run at once, with its reason, instead of failing every hit.
 func (s *authcode) Prepare(ctx context.Context, d Demand) (*results.LoadPreparation, error) {
 	driver := &login.Form{Client: s.env.OAuth}
-	return fill(ctx, "a login to check the flow before the attack", 1, PoolOptions{Timeout: s.env.Pool.Timeout, Workers: 1}, func(ctx context.Context) error {
+	return fill(ctx, d, "logins to check the flow before the attack", 1, PoolOptions{Timeout: s.env.Pool.Timeout, Workers: 1}, func(ctx context.Context) error {
 		tr, err := s.flow.run(ctx, s.env.OAuth, driver)
 		if err != nil {
 			return err

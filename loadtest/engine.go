@@ -316,9 +316,16 @@ func demandOf(p Plan) Demand {
 func (r *runner) prepare(ctx context.Context, load *results.Load) error {
 	d := demandOf(r.cfg.Plan)
 	d.Issued = func(creds ...Credential) { r.issued(creds) }
+	d.Progress = r.cfg.Progress
 	cpu0 := r.cpu.read()
 	began := time.Now()
 	prep, err := r.cfg.Scenario.Prepare(ctx, d)
+	if prep != nil && r.cfg.Progress != nil {
+		// Preparing can take minutes (logins); say what it did before the
+		// first attack's progress starts.
+		fmt.Fprintf(r.cfg.Progress, "load %s: prepared %d of %d %s in %s, %d failed\n",
+			r.cfg.Scenario.Name(), prep.Got, prep.Wanted, prep.What, fmtDur(time.Since(began)), prep.Failed)
+	}
 	if prep != nil {
 		prep.Duration = time.Since(began)
 		if cpu1 := r.cpu.read(); cpu0.process >= 0 && cpu1.process >= 0 {

@@ -66,7 +66,7 @@ func (s *introspection) Prepare(ctx context.Context, d Demand) (*results.LoadPre
 	size := poolSize(s.env.Pool, min(d.TotalHits, defaultIntrospectionPool))
 	var mu sync.Mutex
 	s.bodies = make([][]byte, 0, size)
-	return fill(ctx, "access tokens from client credentials grants", size, s.env.Pool, func(ctx context.Context) error {
+	return fill(ctx, d, "access tokens from client credentials grants", size, s.env.Pool, func(ctx context.Context) error {
 		tr, err := s.env.OAuth.ClientCredentials(ctx, s.token, s.auth.cred, s.env.Client.Scopes, nil)
 		if err != nil {
 			return err

@@ -34,9 +34,12 @@ const (
 // itself and returns nil, or returns why it failed (a stable phrase, never
 // a value). The preparation says what came and what it cost; the error is
 // set when nothing came.
-func fill(ctx context.Context, what string, want uint64, o PoolOptions, attempt func(context.Context) error) (*results.LoadPreparation, error) {
+func fill(ctx context.Context, d Demand, what string, want uint64, o PoolOptions, attempt func(context.Context) error) (*results.LoadPreparation, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultPoolTimeout
+	}
+	if d.Progress != nil {
+		fmt.Fprintf(d.Progress, "load: preparing %d %s (at most %s)\n", want, what, o.Timeout)
 	}
 	workers := o.Workers
 	if workers <= 0 {

@@ -88,7 +88,7 @@ func (s *refresh) Prepare(ctx context.Context, d Demand) (*results.LoadPreparati
 	size := poolSize(s.env.Pool, auto)
 	s.pool = make(chan string, size)
 	driver := driverFor(s.env, s.env.OAuth)
-	prep, err := fill(ctx, "refresh tokens from logins", size, s.env.Pool, func(ctx context.Context) error {
+	prep, err := fill(ctx, d, "refresh tokens from logins", size, s.env.Pool, func(ctx context.Context) error {
 		tr, err := s.flow.run(ctx, s.env.OAuth, driver)
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ package loadtest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -96,6 +97,8 @@ type Demand struct {
 	// verification like those of an attack. Safe for concurrent use; nil
 	// drops them.
 	Issued func(creds ...Credential)
+	// Progress receives a line when preparing starts; nil shows none.
+	Progress io.Writer
 }
 
 // issued hands creds to d.Issued, if set.

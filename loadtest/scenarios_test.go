@@ -474,12 +474,12 @@ func TestScenariosRefuseMissingConfiguration(t *testing.T) {
 // fill is bounded in count, in time and in failures.
 func TestFillBounds(t *testing.T) {
 	ctx := context.Background()
-	p, err := fill(ctx, "things", 20, PoolOptions{Workers: 3}, func(context.Context) error { return nil })
+	p, err := fill(ctx, Demand{}, "things", 20, PoolOptions{Workers: 3}, func(context.Context) error { return nil })
 	if err != nil || p.Got != 20 || p.Attempts != 20 || p.Bound != "" || p.Workers != 3 {
 		t.Errorf("all succeed: %+v %v", p, err)
 	}
 
-	p, err = fill(ctx, "things", 20, PoolOptions{Workers: 3}, func(context.Context) error { return errors.New("refused") })
+	p, err = fill(ctx, Demand{}, "things", 20, PoolOptions{Workers: 3}, func(context.Context) error { return errors.New("refused") })
 	if err == nil || !strings.Contains(err.Error(), "things: none obtained: 2 of 2 attempts failed, most with: refused") || p.Bound != "failures" {
 		t.Errorf("all fail: %+v %v", p, err)
 	}
@@ -487,7 +487,7 @@ func TestFillBounds(t *testing.T) {
 	// Every other attempt fails: filling goes on, retrying, to the count.
 	var n int64
 	var mu = make(chan struct{}, 1)
-	p, err = fill(ctx, "things", 10, PoolOptions{Workers: 2}, func(context.Context) error {
+	p, err = fill(ctx, Demand{}, "things", 10, PoolOptions{Workers: 2}, func(context.Context) error {
 		mu <- struct{}{}
 		n++
 		odd := n%2 == 1
@@ -505,7 +505,7 @@ func TestFillBounds(t *testing.T) {
 	begin := time.Now()
 	var once = make(chan struct{}, 1)
 	once <- struct{}{}
-	p, err = fill(ctx, "things", 10, PoolOptions{Timeout: 300 * time.Millisecond}, func(ctx context.Context) error {
+	p, err = fill(ctx, Demand{}, "things", 10, PoolOptions{Timeout: 300 * time.Millisecond}, func(ctx context.Context) error {
 		select {
 		case <-once:
 			return nil
