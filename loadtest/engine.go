@@ -292,7 +292,6 @@ func demandOf(p Plan) Demand {
 		d.MaxHits = max(d.MaxHits, s.limit())
 		d.TotalHits += s.limit()
 		d.TopRate = max(d.TopRate, rate)
-		d.Span += p.Duration
 	}
 	switch p.Model {
 	case Ramp:

@@ -90,8 +90,6 @@ type Demand struct {
 	TotalHits uint64
 	// TopRate is the highest rate any attack asks for, per second.
 	TopRate float64
-	// Span is the longest the attacks can last together.
-	Span time.Duration
 	// Issued takes the credentials of one response the IdP gave while
 	// preparing: they are checked for uniqueness and sampled for
 	// verification like those of an attack. Safe for concurrent use; nil
