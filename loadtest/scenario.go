@@ -177,7 +177,9 @@ type ScenarioInfo struct {
 	Grant target.Grant
 	// Summary is one line for --help.
 	Summary string
-	New     func(Env) (Scenario, error)
+	// Pool says what --pool counts; "" when the scenario prepares no pool.
+	Pool string
+	New  func(Env) (Scenario, error)
 }
 
 // Scenarios lists the scenarios `idpconform load` offers, by name.
@@ -195,11 +197,13 @@ var Scenarios = map[string]ScenarioInfo{
 	"refresh": {
 		Name: "refresh", Grant: target.GrantRefreshToken,
 		Summary: "POST token endpoint, grant_type=refresh_token (RFC 6749 §6), each pooled token sent once",
+		Pool:    "refresh tokens from logins",
 		New:     newRefresh,
 	},
 	"introspection": {
 		Name: "introspection", Grant: target.GrantClientCredentials,
 		Summary: "POST introspection endpoint with a pooled live token; active must be true (RFC 7662)",
+		Pool:    "access tokens from client credentials grants",
 		New:     newIntrospection,
 	},
 	"authcode": {
@@ -210,6 +214,7 @@ var Scenarios = map[string]ScenarioInfo{
 	"akkess-token": {
 		Name: "akkess-token", Grant: target.GrantAuthorizationCode,
 		Summary: "POST the Akkess endpoint with a pooled user token for a t1 JWT (seed 003)",
+		Pool:    "IdP access tokens from logins",
 		New:     newAkkessToken,
 	},
 }

@@ -212,6 +212,17 @@ Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
 	return cmd
 }
 
+// pooledScenarios names the scenarios whose credentials --pool counts.
+func pooledScenarios() []string {
+	var out []string
+	for _, n := range loadtest.ScenarioNames() {
+		if loadtest.Scenarios[n].Pool != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 func scenarioHelp() string {
 	var b strings.Builder
 	for _, n := range loadtest.ScenarioNames() {
@@ -288,6 +299,9 @@ func runLoad(cmd *cobra.Command, fl loadFlags) error {
 	info, err := loadtest.LookupScenario(fl.scenario)
 	if err != nil {
 		return usageError("--scenario: %w", err)
+	}
+	if fl.pool > 0 && info.Pool == "" {
+		return usageError("--pool: scenario %s prepares no pool; it applies to %s", info.Name, strings.Join(pooledScenarios(), ", "))
 	}
 	var startAt time.Time
 	if fl.startAt != "" {

@@ -221,6 +221,7 @@ func TestLoadUsageErrorsExit2(t *testing.T) {
 		"--pool-timeout must be positive":  {"--scenario", "refresh", "--pool-timeout", "0s"},
 		"no akkess: section":               {"--scenario", "akkess-token"},
 		"not registered for refresh_token": {"--scenario", "refresh", "--client", "cc"},
+		"prepares no pool":                 {"--pool", "10"},
 	}
 	for want, args := range cases {
 		r := idpconform(t, append([]string{"load", "--out", t.TempDir()}, args...)...)
