@@ -335,7 +335,7 @@ func (r *runner) prepare(ctx context.Context, load *results.Load) error {
 		}
 		load.Preparation = prep
 		if prep.Got < prep.Wanted && err == nil {
-			load.Notes = append(load.Notes, fmt.Sprintf("%s: %d of the %d asked for (%s bound); an attack that needs more stops when the pool runs dry",
+			load.Notes = append(load.Notes, fmt.Sprintf("%s: %d of the %d asked for (ended by: %s); an attack that needs more stops when the pool runs dry",
 				prep.What, prep.Got, prep.Wanted, prep.Bound))
 		}
 	}

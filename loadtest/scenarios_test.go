@@ -653,3 +653,23 @@ func TestMergeKeepsStopsPreparationAndAudits(t *testing.T) {
 		}
 	}
 }
+
+// A pool that its time bound cut short is used as it is, and the run says
+// so; the attack runs on what came.
+func TestPoolCutShortByItsTimeBound(t *testing.T) {
+	m := startTargetMock(t, "mock.yaml")
+	env := m.env(t, "cc")
+	// No machine mints 100,000 tokens in 300 ms; one comes in a few.
+	env.Pool = PoolOptions{Size: 100_000, Timeout: 300 * time.Millisecond}
+	l := run(t, Config{Scenario: newScenario(t, "introspection", env), Plan: constant(20, 500*time.Millisecond), MinAttemptedRatio: 0.5})
+	p := l.Preparation
+	if p == nil || p.Got == 0 || p.Got >= p.Wanted || p.Bound != "time" || p.Duration > 5*time.Second {
+		t.Fatalf("preparation: %+v", p)
+	}
+	if len(l.Notes) != 1 || !strings.Contains(l.Notes[0], "(ended by: time)") {
+		t.Errorf("notes: %q", l.Notes)
+	}
+	if st := l.Steps[0]; st.OK != st.Requests || st.Requests == 0 || st.Stopped != "" {
+		t.Errorf("attack on the pool that came: %+v", st.Errors)
+	}
+}
