@@ -32,7 +32,7 @@ func (r *runner) findCapacity(ctx context.Context, rep *Report) {
 	rate := p.Rates[0]
 	retried := false
 	flaky := 0
-	for capa.Probes < p.MaxProbes && ctx.Err() == nil {
+	for capa.Probes < p.MaxProbes && ctx.Err() == nil && r.stopped == "" {
 		capa.Probes++
 		name := fmt.Sprintf("probe %d %s", capa.Probes, FormatRate(rate))
 		if retried {
@@ -78,6 +78,9 @@ func (r *runner) findCapacity(ctx context.Context, rep *Report) {
 	case ctx.Err() != nil:
 		capa.Bound = "interrupted"
 		capa.Detail = "the search was interrupted"
+	case r.stopped != "":
+		capa.Bound = "stopped"
+		capa.Detail = "the scenario stopped the search: " + r.stopped
 	case bad == 0 && good >= p.MaxRate:
 		capa.Bound = "max-rate"
 		capa.Detail = fmt.Sprintf("met every SLO up to the search's maximum rate %s; raise --max-rate to look further", FormatRate(p.MaxRate))
@@ -94,7 +97,7 @@ func (r *runner) findCapacity(ctx context.Context, rep *Report) {
 	if flaky > 0 {
 		capa.Detail += fmt.Sprintf("; %d rate(s) failed once and passed on retry: the machine or the target is noisy, judge with care", flaky)
 	}
-	if goodStep == nil && capa.Bound != "interrupted" {
+	if goodStep == nil && capa.Bound != "interrupted" && capa.Bound != "stopped" {
 		capa.Detail = fmt.Sprintf("no rate tried met the SLOs (lowest tried %s): %s", FormatRate(lowestRate(rep.Load.Steps)), badWhy)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/idpconform/idpconform/internal/results"
 	"github.com/idpconform/idpconform/internal/target"
 )
 
@@ -57,9 +58,11 @@ func newClientCredentials(env Env) (Scenario, error) {
 	return &clientCredentials{endpoint: env.Endpoints.Token, body: form.Encode(), header: header}, nil
 }
 
-func (s *clientCredentials) Name() string                          { return "client-credentials" }
-func (s *clientCredentials) Endpoint() string                      { return s.endpoint }
-func (s *clientCredentials) Prepare(context.Context, uint64) error { return nil }
+func (s *clientCredentials) Name() string     { return "client-credentials" }
+func (s *clientCredentials) Endpoint() string { return s.endpoint }
+func (s *clientCredentials) Prepare(context.Context, Demand) (*results.LoadPreparation, error) {
+	return nil, nil
+}
 
 func (s *clientCredentials) Targeter() vegeta.Targeter {
 	return func(t *vegeta.Target) error {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"sync"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -120,7 +121,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer tr.CloseIdleConnections()
-	counter := newProtocolCounter(tr)
+	var rt http.RoundTripper = tr
+	if f, ok := cfg.Scenario.(Flow); ok {
+		rt = f.Transport(tr)
+	}
+	counter := newProtocolCounter(rt)
 
 	r := &runner{
 		cfg:    cfg,
@@ -162,7 +167,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep := &Report{Load: load, unique: r.unique}
 
-	prepErr := cfg.Scenario.Prepare(ctx, maxPlannedHits(cfg.Plan))
+	prepErr := r.prepare(ctx, load)
 	if prepErr == nil {
 		switch cfg.Plan.Model {
 		case FindCapacity:
@@ -185,8 +190,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				}
 				r.runStep(ctx, rep, step{name: name, model: "constant", rate: rate, duration: cfg.Plan.Duration,
 					sched: newConstant(rate, cfg.Plan.Duration, cfg.Plan.MaxHits)})
+				if r.stopped != "" {
+					break
+				}
 			}
 		}
+	}
+	var auditGates []results.LoadGate
+	if a, ok := cfg.Scenario.(Auditor); ok && prepErr == nil && ctx.Err() == nil && len(load.Steps) > 0 {
+		actx, cancel := context.WithTimeout(ctx, AuditBound)
+		var notes []string
+		auditGates, notes = a.Audit(actx)
+		cancel()
+		load.Notes = append(load.Notes, notes...)
 	}
 
 	load.Generator.Protocols = r.protos.snapshot()
@@ -196,6 +212,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	load.Interrupted = ctx.Err() != nil
 	r.judgeRun(rep, r.verify != nil)
+	load.Gates = append(load.Gates, auditGates...)
 	if prepErr != nil {
 		return rep, fmt.Errorf("prepare %s: %w", cfg.Scenario.Name(), prepErr)
 	}
@@ -262,19 +279,67 @@ func applyDefaults(c *Config) {
 	}
 }
 
-func maxPlannedHits(p Plan) uint64 {
-	top := p.To
-	for _, r := range p.Rates {
-		top = max(top, r)
+// AuditBound is how long a scenario's checks after the last attack may
+// take.
+const AuditBound = 30 * time.Second
+
+// demandOf says what a plan will ask of its scenario. Hit counts are the
+// schedules' own caps, so a pool sized to them is never short of a hit the
+// plan sends.
+func demandOf(p Plan) Demand {
+	var d Demand
+	add := func(s schedule, rate float64) {
+		d.MaxHits = max(d.MaxHits, s.limit())
+		d.TotalHits += s.limit()
+		d.TopRate = max(d.TopRate, rate)
 	}
-	if p.Model == FindCapacity {
-		top = p.MaxRate
+	switch p.Model {
+	case Ramp:
+		add(newRamp(p.From, p.To, p.Duration, p.MaxHits), max(p.From, p.To))
+	case FindCapacity:
+		s := newConstant(p.MaxRate, p.Duration, p.MaxHits)
+		for range p.MaxProbes {
+			add(s, p.MaxRate)
+		}
+	default:
+		for _, rate := range p.Rates {
+			add(newConstant(rate, p.Duration, p.MaxHits), rate)
+		}
 	}
-	h := uint64(top*p.Duration.Seconds()) + 1
-	if p.MaxHits > 0 {
-		h = min(h, p.MaxHits)
+	return d
+}
+
+// prepare runs the scenario's Prepare, recording what it cost apart from
+// every attack: the credentials it obtained go through the same
+// uniqueness check and verification sample as an attack's.
+func (r *runner) prepare(ctx context.Context, load *results.Load) error {
+	d := demandOf(r.cfg.Plan)
+	d.Issued = func(creds ...Credential) { r.issued(creds) }
+	d.Progress = r.cfg.Progress
+	cpu0 := r.cpu.read()
+	began := time.Now()
+	prep, err := r.cfg.Scenario.Prepare(ctx, d)
+	if prep != nil && r.cfg.Progress != nil {
+		// Preparing can take minutes (logins); say what it did before the
+		// first attack's progress starts.
+		fmt.Fprintf(r.cfg.Progress, "load %s: prepared %d of %d %s in %s, %d failed\n",
+			r.cfg.Scenario.Name(), prep.Got, prep.Wanted, prep.What, fmtDur(time.Since(began)), prep.Failed)
 	}
-	return h
+	if prep != nil {
+		prep.Duration = time.Since(began)
+		if cpu1 := r.cpu.read(); cpu0.process >= 0 && cpu1.process >= 0 {
+			prep.CPUSeconds = (cpu1.process - cpu0.process).Seconds()
+		}
+		if ctx.Err() != nil && prep.Got < prep.Wanted {
+			prep.Bound = "interrupted"
+		}
+		load.Preparation = prep
+		if prep.Got < prep.Wanted && err == nil {
+			load.Notes = append(load.Notes, fmt.Sprintf("%s: %d of the %d asked for (ended by: %s); an attack that needs more stops when the pool runs dry",
+				prep.What, prep.Got, prep.Wanted, prep.Bound))
+		}
+	}
+	return err
 }
 
 // runner carries the state of one run across its attacks.
@@ -290,7 +355,13 @@ type runner struct {
 	// errs memoises redacted, normalised transport error texts.
 	errs map[string]string
 	cpu  cpuMeter
+	// stopped is why the scenario stopped an attack (a pool ran dry);
+	// no attack runs after it.
+	stopped string
 
+	// sampleMu guards the sampling counters: Prepare's workers and the
+	// collector both hand in credentials.
+	sampleMu        sync.Mutex
 	okSeen, offered uint64
 }
 
@@ -342,6 +413,15 @@ func (r *runner) attack(ctx context.Context, s step) (*results.LoadStep, *stepSt
 	stopProgress := r.startProgress(s, stats)
 
 	for res := range atk.Attack(r.cfg.Scenario.Targeter(), s.sched, s.duration, s.name) {
+		if res.Method == "" && res.Code == 0 && res.Error != "" {
+			// The targeter refused the hit and vegeta stopped the attack:
+			// no request was sent, so it is no result. Workers that asked at
+			// the same moment refuse too; the first reason is kept.
+			if st.Stopped == "" {
+				st.Stopped = r.cfg.Secrets.String(res.Error)
+			}
+			continue
+		}
 		r.collect(res, stats, began, s.sched)
 	}
 
@@ -349,6 +429,9 @@ func (r *runner) attack(ctx context.Context, s step) (*results.LoadStep, *stepSt
 	stopOnCancel()
 	cpu1 := r.cpu.read()
 	st.Interrupted = ctx.Err() != nil
+	if st.Stopped != "" && r.stopped == "" {
+		r.stopped = st.Stopped
+	}
 	stats.fill(st, s.sched)
 	r.rate(st, stats, s.sched)
 	st.CPU = cpuOf(cpu0, cpu1, st.Requests)
@@ -372,19 +455,11 @@ func (r *runner) collect(res *vegeta.Result, stats *stepStats, began time.Time, 
 		} else {
 			res.Error = ""
 		}
-		for _, c := range out.Issued {
-			r.unique.add(c)
-		}
-		if res.Error == "" && r.verify != nil && len(out.Issued) > 0 {
-			r.okSeen++
-			if r.okSeen%r.cfg.VerifyEvery == 1 || r.cfg.VerifyEvery == 1 {
-				for _, c := range out.Issued {
-					if c.Kind == RefreshToken || r.offered >= r.cfg.VerifyMax {
-						continue
-					}
-					r.offered++
-					r.verify.offer(c)
-				}
+		if res.Error == "" {
+			r.issued(out.Issued)
+		} else {
+			for _, c := range out.Issued {
+				r.unique.add(c)
 			}
 		}
 	}
@@ -399,6 +474,31 @@ func (r *runner) collect(res *vegeta.Result, stats *stepStats, began time.Time, 
 	stats.add(res, lag)
 	if r.enc != nil && r.encErr == nil {
 		r.encErr = r.enc.Encode(res)
+	}
+}
+
+// issued records the credentials of one accepted response: every one for
+// the uniqueness check, and those of one response in VerifyEvery for the
+// verification pool (refresh tokens are opaque to every verifier).
+func (r *runner) issued(creds []Credential) {
+	for _, c := range creds {
+		r.unique.add(c)
+	}
+	if r.verify == nil || len(creds) == 0 {
+		return
+	}
+	r.sampleMu.Lock()
+	defer r.sampleMu.Unlock()
+	r.okSeen++
+	if r.okSeen%r.cfg.VerifyEvery != 1 && r.cfg.VerifyEvery != 1 {
+		return
+	}
+	for _, c := range creds {
+		if c.Kind == RefreshToken || r.offered >= r.cfg.VerifyMax {
+			continue
+		}
+		r.offered++
+		r.verify.offer(c)
 	}
 }
 

@@ -15,6 +15,7 @@ const (
 	gateVerified = "verified sample"
 	gateCapacity = "capacity found"
 	gateComplete = "run completed"
+	gateStopped  = "attack completed"
 )
 
 // measure returns a step's value of a latency or success objective.
@@ -59,6 +60,11 @@ func (r *runner) judgeStep(st *results.LoadStep, stats *stepStats) {
 		v.Message = "FAIL valid rate: " + st.InvalidReason
 	}
 	st.Gates = append(st.Gates, v)
+	if st.Stopped != "" {
+		st.Gates = append(st.Gates, results.LoadGate{Name: gateStopped, Scope: st.Name, Passed: false,
+			Measured: fmt.Sprintf("%d of %d planned hits", st.Requests, st.PlannedHits),
+			Message:  fmt.Sprintf("FAIL attack completed: stopped after %d of %d planned hits: %s", st.Requests, st.PlannedHits, st.Stopped)})
+	}
 	if !st.Valid {
 		return
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/idpconform/idpconform/internal/results"
 )
 
 // jwks fetches the issuer's key set, as every resource server does to verify
@@ -23,9 +25,11 @@ func newJWKS(env Env) (Scenario, error) {
 	return &jwks{endpoint: env.Endpoints.JWKS, header: http.Header{"Accept": {"application/json"}}}, nil
 }
 
-func (s *jwks) Name() string                          { return "jwks" }
-func (s *jwks) Endpoint() string                      { return s.endpoint }
-func (s *jwks) Prepare(context.Context, uint64) error { return nil }
+func (s *jwks) Name() string     { return "jwks" }
+func (s *jwks) Endpoint() string { return s.endpoint }
+func (s *jwks) Prepare(context.Context, Demand) (*results.LoadPreparation, error) {
+	return nil, nil
+}
 
 func (s *jwks) Targeter() vegeta.Targeter {
 	return func(t *vegeta.Target) error {

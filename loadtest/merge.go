@@ -186,6 +186,19 @@ func Merge(files []string, o MergeOptions) (*Merged, error) {
 	}
 	m.Notes = append(m.Notes, mergeUniqueness(rep, files, m.Runs)...)
 	r.judgeRun(rep, mergeVerification(load, m.Runs))
+	// The checks each shard ran after its attacks (a refresh token replay)
+	// judge the target, not a shard's figures: every one is kept.
+	for _, run := range m.Runs {
+		if run == nil {
+			continue
+		}
+		for _, g := range run.Load.Gates {
+			if g.Scope == auditScope {
+				g.Scope = auditScope + " shard " + shardName(run)
+				load.Gates = append(load.Gates, g)
+			}
+		}
+	}
 	m.Report = rep
 	return m, nil
 }
@@ -304,6 +317,28 @@ func mergedLoad(runs []*results.Run, files []string) *results.Load {
 			l.Generator.Protocols[p] += n
 		}
 		l.Interrupted = l.Interrupted || r.Load.Interrupted
+		for _, n := range r.Load.Notes {
+			l.Notes = append(l.Notes, fmt.Sprintf("shard %s: %s", shardName(r), n))
+		}
+		if p := r.Load.Preparation; p != nil {
+			if l.Preparation == nil {
+				l.Preparation = &results.LoadPreparation{What: p.What}
+			}
+			// Shards prepare at the same time: their counts and CPU add up,
+			// the time is the longest.
+			q := l.Preparation
+			q.Wanted += p.Wanted
+			q.Got += p.Got
+			q.Attempts += p.Attempts
+			q.Failed += p.Failed
+			q.Workers += p.Workers
+			q.CPUSeconds += p.CPUSeconds
+			q.Duration = max(q.Duration, p.Duration)
+			if q.Bound == "" {
+				q.Bound = p.Bound
+			}
+			q.Failures = append(q.Failures, p.Failures...)
+		}
 	}
 	return l
 }
@@ -315,7 +350,7 @@ func mergeStep(name string, runs []*results.Run, stats *stepStats, minRatio floa
 	stats.fill(st, nil)
 	var due float64
 	known := true
-	var invalid []string
+	var invalid, stopped []string
 	var cpu results.LoadCPU
 	haveCPU := false
 	for _, run := range runs {
@@ -338,12 +373,16 @@ func mergeStep(name string, runs []*results.Run, stats *stepStats, minRatio floa
 		if !s.Valid {
 			invalid = append(invalid, fmt.Sprintf("shard %s: %s", shardName(run), s.InvalidReason))
 		}
+		if s.Stopped != "" {
+			stopped = append(stopped, fmt.Sprintf("shard %s: %s", shardName(run), s.Stopped))
+		}
 		if s.CPU != nil {
 			haveCPU = true
 			cpu.ProcessSeconds += s.CPU.ProcessSeconds
 			cpu.TargetSeconds += s.CPU.TargetSeconds
 		}
 	}
+	st.Stopped = strings.Join(stopped, "; ")
 	if haveCPU && st.Requests > 0 {
 		cpu.PerRequest = time.Duration(cpu.ProcessSeconds * 1e9 / float64(st.Requests))
 		st.CPU = &cpu

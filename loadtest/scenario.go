@@ -12,13 +12,17 @@ package loadtest
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/idpconform/idpconform/internal/oauth"
 	"github.com/idpconform/idpconform/internal/redact"
+	"github.com/idpconform/idpconform/internal/results"
 	"github.com/idpconform/idpconform/internal/target"
 )
 
@@ -35,13 +39,16 @@ type Scenario interface {
 	// Endpoint is the URL attacked, for reports.
 	Endpoint() string
 	// Prepare readies the scenario before the first attack: a scenario
-	// that consumes credentials (refresh tokens, tokens to introspect)
-	// fills its pool here with real requests. maxHits is the most hits any
-	// one attack will send, so a pool can be sized.
-	Prepare(ctx context.Context, maxHits uint64) error
+	// that needs credentials (refresh tokens, tokens to introspect) fills
+	// its pool here with real requests, bounded in count and time, and
+	// says what that cost (nil when it did nothing). d says what the plan
+	// will ask for, so a pool can be sized, and takes every credential the
+	// IdP issues while preparing.
+	Prepare(ctx context.Context, d Demand) (*results.LoadPreparation, error)
 	// Targeter returns the targeter of one attack. It must be safe for
 	// concurrent use and give every hit a body of its own. An error from it
-	// stops the attack (a pool ran dry) and is reported.
+	// stops the attack (a pool ran dry): the engine reports it as the
+	// reason the attack stopped, runs no further attack, and fails the run.
 	Targeter() vegeta.Targeter
 	// Inspect judges one response (res.Code is never 0: transport errors
 	// are the engine's). It must be cheap, must not keep res.Body or
@@ -70,7 +77,49 @@ const (
 	AccessToken  CredentialKind = "access_token"
 	RefreshToken CredentialKind = "refresh_token"
 	IDToken      CredentialKind = "id_token"
+	// AkkessT1 is the token of an Akkess exchange (seed 003).
+	AkkessT1 CredentialKind = "akkess_t1"
 )
+
+// Demand is what a run will ask of its scenario, for Prepare to size a pool.
+type Demand struct {
+	// MaxHits is the most hits any one attack sends.
+	MaxHits uint64
+	// TotalHits is the most hits the whole plan sends: every step, or every
+	// probe of a capacity search at its highest rate.
+	TotalHits uint64
+	// TopRate is the highest rate any attack asks for, per second.
+	TopRate float64
+	// Issued takes the credentials of one response the IdP gave while
+	// preparing: they are checked for uniqueness and sampled for
+	// verification like those of an attack. Safe for concurrent use; nil
+	// drops them.
+	Issued func(creds ...Credential)
+	// Progress receives a line when preparing starts; nil shows none.
+	Progress io.Writer
+}
+
+// issued hands creds to d.Issued, if set.
+func (d Demand) issued(creds ...Credential) {
+	if d.Issued != nil && len(creds) > 0 {
+		d.Issued(creds...)
+	}
+}
+
+// Auditor is a Scenario with checks that run once, after the last attack
+// (a replay of a refresh token the attack spent). Each gate it returns
+// joins the run's verdicts; each note says why a check did not run.
+type Auditor interface {
+	Audit(ctx context.Context) (gates []results.LoadGate, notes []string)
+}
+
+// Flow is a Scenario whose hit is a sequence of exchanges (a whole login),
+// not one request. The engine sends each hit through the RoundTripper
+// Transport returns, wrapped around the run's own transport, so vegeta
+// times the whole flow as one hit and its connections are the attack's.
+type Flow interface {
+	Transport(next http.RoundTripper) http.RoundTripper
+}
 
 // Credential is a token seen in a response. Its Value is a secret: it is
 // hashed for the uniqueness check, handed to the verifier, and dropped.
@@ -86,10 +135,39 @@ type Credential struct {
 type Env struct {
 	Target    *target.Target
 	Client    target.Client
+	Issuer    string
 	Endpoints target.Endpoints
 	OAuth     *oauth.Client
 	Secrets   *redact.Registry
+	// Pool bounds the credentials a scenario prepares.
+	Pool PoolOptions
 }
+
+// PoolOptions bound the pool of credentials a scenario prepares before its
+// first attack (refresh tokens, tokens to introspect, IdP tokens to
+// exchange).
+type PoolOptions struct {
+	// Size is how many credentials to prepare; 0 lets the scenario size
+	// the pool from the plan.
+	Size uint64
+	// Timeout bounds preparation; a pool not full by then is used as it
+	// is, and the report says so. Default DefaultPoolTimeout.
+	Timeout time.Duration
+	// Workers is how many logins or grants run at once. Default
+	// DefaultPoolWorkers.
+	Workers int
+}
+
+// Bounds of preparation.
+const (
+	DefaultPoolTimeout = 2 * time.Minute
+	DefaultPoolWorkers = 4
+	// MaxAutoPool caps a pool the scenario sizes itself: a larger one is
+	// asked for with --pool.
+	MaxAutoPool = 10_000
+	// MaxPool caps any pool: every credential is held in memory.
+	MaxPool = 1_000_000
+)
 
 // ScenarioInfo describes a scenario the engine can run.
 type ScenarioInfo struct {
@@ -99,17 +177,12 @@ type ScenarioInfo struct {
 	Grant target.Grant
 	// Summary is one line for --help.
 	Summary string
-	New     func(Env) (Scenario, error)
+	// Pool says what --pool counts; "" when the scenario prepares no pool.
+	Pool string
+	New  func(Env) (Scenario, error)
 }
 
 // Scenarios lists the scenarios `idpconform load` offers, by name.
-//
-// Planned (they need the mock's refresh, introspection, authorization code
-// and Akkess endpoints): "refresh" takes a refresh token from a pool seeded
-// by real logins in Prepare, uses each once, and its Inspect puts the
-// rotated one back; "introspection" draws live tokens from a pool seeded in
-// Prepare; "authcode" runs the whole login with a login driver per hit;
-// "akkess-token" exchanges a pooled IdP token for a T1 token.
 var Scenarios = map[string]ScenarioInfo{
 	"client-credentials": {
 		Name: "client-credentials", Grant: target.GrantClientCredentials,
@@ -120,6 +193,29 @@ var Scenarios = map[string]ScenarioInfo{
 		Name:    "jwks",
 		Summary: "GET jwks_uri, as every resource server does to verify tokens (RFC 7517 §5)",
 		New:     newJWKS,
+	},
+	"refresh": {
+		Name: "refresh", Grant: target.GrantRefreshToken,
+		Summary: "POST token endpoint, grant_type=refresh_token (RFC 6749 §6), each pooled token sent once",
+		Pool:    "refresh tokens from logins",
+		New:     newRefresh,
+	},
+	"introspection": {
+		Name: "introspection", Grant: target.GrantClientCredentials,
+		Summary: "POST introspection endpoint with a pooled live token; active must be true (RFC 7662)",
+		Pool:    "access tokens from client credentials grants",
+		New:     newIntrospection,
+	},
+	"authcode": {
+		Name: "authcode", Grant: target.GrantAuthorizationCode,
+		Summary: "a whole login per hit, timed end to end: authorize, login form, consent, code exchange",
+		New:     newAuthcode,
+	},
+	"akkess-token": {
+		Name: "akkess-token", Grant: target.GrantAuthorizationCode,
+		Summary: "POST the Akkess endpoint with a pooled user token for a t1 JWT (seed 003)",
+		Pool:    "IdP access tokens from logins",
+		New:     newAkkessToken,
 	},
 }
 

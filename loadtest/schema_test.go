@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idpconform/idpconform/internal/redact"
 	"github.com/idpconform/idpconform/internal/results"
+	"github.com/idpconform/idpconform/internal/target"
 	"github.com/idpconform/idpconform/reports"
 	"github.com/idpconform/idpconform/reports/schema"
 )
@@ -52,6 +54,7 @@ func TestRealLoadRunsMatchTheSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	loads["transport error"] = run(t, Config{Scenario: sc, Plan: constant(20, 200*time.Millisecond)})
+	var rep *Report
 	jw, err := newJWKS(m.env)
 	if err != nil {
 		t.Fatal(err)
@@ -64,10 +67,38 @@ func TestRealLoadRunsMatchTheSchema(t *testing.T) {
 	}
 	loads["errors"] = run(t, Config{Scenario: sc, Plan: constant(20, 200*time.Millisecond)})
 
+	// Scenarios with a prepared pool: its cost, a replay check, a pool that
+	// ran dry in a step and in a capacity search, and a preparation that
+	// failed.
+	um := startTargetMock(t, "mock.yaml")
+	env = um.env(t, "code")
+	env.Pool = PoolOptions{Size: 4}
+	loads["refresh, replay check"] = run(t, Config{Scenario: newScenario(t, "refresh", env), Plan: constant(20, short), Checker: um.checker(t, env.Client)})
+	env = um.env(t, "refresh-static")
+	env.Pool = PoolOptions{Size: 2}
+	loads["refresh, pool ran dry"] = run(t, Config{Scenario: newScenario(t, "refresh", env), Plan: constant(20, short)})
+	env.Pool = PoolOptions{Size: 3}
+	loads["capacity, pool ran dry"] = run(t, Config{Scenario: newScenario(t, "refresh", env), Plan: Plan{Model: FindCapacity, Rates: []float64{20}, Duration: short, MaxRate: 40, MaxProbes: 3, Precision: 0.3}, SLOs: mustSLOs(t, "p99<=2s")})
+	if c := loads["capacity, pool ran dry"].Capacity; c == nil || c.Bound != "stopped" {
+		t.Errorf("capacity search with a dry pool: %+v", c)
+	}
+	env = um.env(t, "cc")
+	env.Pool = PoolOptions{Size: 3}
+	loads["introspection"] = run(t, Config{Scenario: newScenario(t, "introspection", env), Plan: constant(20, short)})
+	env = um.env(t, "code")
+	tg := *um.tg
+	tg.Users = []target.User{{Name: "x", Username: "nobody", Password: target.Secret{Secret: redact.NewSecret("wrong-password")}}}
+	env.Target = &tg
+	rep, err = Run(context.Background(), Config{Scenario: newScenario(t, "authcode", env), Plan: constant(20, short)})
+	if err == nil {
+		t.Fatal("a refused login prepared")
+	}
+	loads["authcode, preparation failed"] = rep.Load
+
 	// Cancelled before the first hit: no step, no gate but the interrupt.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	rep, err := Run(ctx, Config{Scenario: m.scenario(t), Plan: constant(20, time.Second)})
+	rep, err = Run(ctx, Config{Scenario: m.scenario(t), Plan: constant(20, time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}

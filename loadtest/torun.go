@@ -45,6 +45,10 @@ func requirementOf(gate string) string {
 		return "signature, claims and contract of sampled tokens"
 	case gate == gateComplete:
 		return "the plan ran to its end"
+	case gate == gateStopped:
+		return "the attack ran to its plan's end (its scenario had the credentials it needed)"
+	case gate == gateRefreshReplay:
+		return "RFC 9700 §4.14.2 (a rotated refresh token is refused when used again)"
 	case gate == gateCapacity:
 		return "a rate met every SLO"
 	default:

@@ -33,7 +33,26 @@ type JWTChecker struct {
 	ClientID string
 	// Contracts by credential kind; nil skips the contract check.
 	Contracts map[CredentialKind]*contract.Contract
+	// Kinds replaces, per credential kind, what a token must carry: the
+	// Akkess t1 token has an issuer of its own, the tenant as audience,
+	// cty t1 and the lifetime asked for. Kinds not listed are checked
+	// against Issuer (and ClientID as the ID token's audience).
+	Kinds map[CredentialKind]KindCheck
 }
+
+// KindCheck is what a token of one kind must carry beyond a good
+// signature.
+type KindCheck struct {
+	Expected verify.Expected
+	// Cty is the cty header the token must carry; "" checks none.
+	Cty string
+	// Context evaluates the contract's relations (a declared lifetime).
+	Context contract.Context
+}
+
+// errCty groups tokens whose cty header is missing or not the one
+// required; the value is not quoted (it is the IdP's text).
+var errCty = errors.New("cty header missing or not the one required")
 
 // Check implements TokenChecker.
 func (j *JWTChecker) Check(ctx context.Context, c Credential) error {
@@ -44,12 +63,19 @@ func (j *JWTChecker) Check(ctx context.Context, c Credential) error {
 	if c.Kind == IDToken {
 		want.Audience = j.ClientID
 	}
+	kc, special := j.Kinds[c.Kind]
+	if special {
+		want = kc.Expected
+	}
 	tok, err := j.Verifier.Verify(ctx, c.Value, want)
 	if err != nil {
 		return err
 	}
+	if special && kc.Cty != "" && tok.Header.Cty != kc.Cty {
+		return fmt.Errorf("%w (%s)", errCty, kc.Cty)
+	}
 	if ct := j.Contracts[c.Kind]; ct != nil {
-		if vs := contract.Violations(ct.Check(tok.Claims)); len(vs) > 0 {
+		if vs := contract.Violations(ct.CheckWith(tok.Claims, kc.Context)); len(vs) > 0 {
 			msgs := make([]string, len(vs))
 			for i, v := range vs {
 				msgs[i] = v.String()
@@ -67,7 +93,7 @@ var errContract = errors.New("contract violated")
 func reasonOf(kind CredentialKind, err error) string {
 	for _, s := range []error{verify.ErrMalformed, verify.ErrAlgorithm, verify.ErrNoKey, verify.ErrSignature,
 		verify.ErrExpired, verify.ErrNotYetValid, verify.ErrIssuedInFuture, verify.ErrMissingClaim,
-		verify.ErrClaimType, verify.ErrIssuer, verify.ErrAudience, verify.ErrType, verify.ErrJWKS} {
+		verify.ErrClaimType, verify.ErrIssuer, verify.ErrAudience, verify.ErrType, verify.ErrJWKS, errCty} {
 		if errors.Is(err, s) {
 			return string(kind) + ": " + s.Error()
 		}

@@ -185,6 +185,12 @@ func newLoadView(l *results.Load) (*loadView, error) {
 	if len(l.Files) > 0 {
 		add("vegeta results", strings.Join(l.Files, ", ")+" (vegeta report / vegeta plot read them)")
 	}
+	if p := l.Preparation; p != nil {
+		add("Prepared before the attack", preparationText(p)+" (not in the step figures)")
+	}
+	for _, n := range l.Notes {
+		add("Note", n)
+	}
 	v.CPUScope = g.CPUScope
 
 	for _, gt := range l.Gates {

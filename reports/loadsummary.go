@@ -78,6 +78,24 @@ func writeLoadSummary(w io.Writer, run *results.Run) error {
 	if g.CPUScope != "" {
 		fmt.Fprintf(&b, "cpu/req is the CPU of the %s per request sent\n", g.CPUScope)
 	}
+	if p := l.Preparation; p != nil {
+		fmt.Fprintf(&b, "prepared before the attack (not in the figures above): %s\n", preparationText(p))
+		for _, f := range p.Failures {
+			fmt.Fprintf(&b, "  %8d  %s\n", f.Count, f.Reason)
+		}
+	}
+	var stopped []string
+	for _, s := range l.Steps {
+		if s.Stopped != "" {
+			stopped = append(stopped, fmt.Sprintf("  %s: %s", s.Name, s.Stopped))
+		}
+	}
+	if len(stopped) > 0 {
+		b.WriteString("\nstopped before the plan's end:\n" + strings.Join(stopped, "\n") + "\n")
+	}
+	if len(l.Notes) > 0 {
+		b.WriteString("\nnotes:\n  " + strings.Join(l.Notes, "\n  ") + "\n")
+	}
 
 	var errs []string
 	for _, s := range l.Steps {
@@ -138,6 +156,27 @@ func writeLoadSummary(w io.Writer, run *results.Run) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// preparationText says what a scenario prepared and what it cost, on one
+// line: "50 of 50 refresh tokens from logins in 1.2s (41.7/s, 4 workers,
+// 0.9s CPU), 0 failed".
+func preparationText(p *results.LoadPreparation) string {
+	rate := ""
+	if secs := p.Duration.Seconds(); secs > 0 {
+		rate = fmt.Sprintf("%.1f/s, ", float64(p.Got)/secs)
+	}
+	out := fmt.Sprintf("%d of %d %s in %s (%s%d workers, %.2fs CPU), %d of %d attempts failed",
+		p.Got, p.Wanted, p.What, slo.FormatDuration(p.Duration), rate, p.Workers, p.CPUSeconds, p.Failed, p.Attempts)
+	switch p.Bound {
+	case "time":
+		out += "; ended by its time bound (--pool-timeout)"
+	case "failures":
+		out += "; ended because attempts kept failing"
+	case "interrupted":
+		out += "; interrupted"
+	}
+	return out
 }
 
 func protocolList(m map[string]uint64) string {
@@ -220,6 +259,9 @@ func writeLoadMarkdown(w io.Writer, run *results.Run) error {
 			fmt.Fprintf(&b, "\nCapacity: none found after %d probes.\n", c.Probes)
 		}
 	}
+	if p := l.Preparation; p != nil {
+		fmt.Fprintf(&b, "\nPrepared before the attack: %s.\n", mdText(preparationText(p)))
+	}
 	var facts []string
 	for _, u := range l.Uniqueness {
 		facts = append(facts, fmt.Sprintf("%s %d seen, %d duplicates", mdText(u.Kind), u.Seen, u.Duplicates))
@@ -238,6 +280,11 @@ func writeLoadMarkdown(w io.Writer, run *results.Run) error {
 		}
 	}
 	list(&b, "Failed gates", fails)
+	var notes []string
+	for _, n := range l.Notes {
+		notes = append(notes, "- "+mdText(cut(oneLine(n), mdMaxText)))
+	}
+	list(&b, "Notes", notes)
 
 	fmt.Fprintf(&b, "\n<sub>idpconform %s · results schema %s · full report: %s (latency over time, histograms, errors), %s, %s</sub>\n",
 		mdText(run.Tool.Version), mdText(run.SchemaVersion), HTMLFile, JUnitFile, JSONFile)

@@ -21,6 +21,7 @@ import (
 	"github.com/idpconform/idpconform/internal/results"
 	"github.com/idpconform/idpconform/internal/slo"
 	"github.com/idpconform/idpconform/internal/target"
+	"github.com/idpconform/idpconform/internal/verify"
 	"github.com/idpconform/idpconform/loadtest"
 	"github.com/idpconform/idpconform/mockidp"
 	"github.com/idpconform/idpconform/reports"
@@ -60,6 +61,8 @@ type loadFlags struct {
 	targetPID                    int
 	minAttempted                 float64
 	debug                        bool
+	pool                         uint64
+	poolTimeout                  time.Duration
 }
 
 func newLoadCmd() *cobra.Command {
@@ -111,6 +114,30 @@ report. Ctrl-C stops the attack cleanly and keeps everything measured so far.
 
 Scenarios:` + scenarioHelp() + `
 
+Scenarios that need credentials prepare them before the first attack with
+real requests, bounded by --pool (how many; 0 sizes the pool from the plan,
+at most 10000) and --pool-timeout; their cost is reported apart from the
+attack's figures:
+  refresh        refresh tokens from logins (authorization code flows as the
+                 target's users, through its login driver). Each is sent
+                 once: with rotation the new one goes back into the pool
+                 (default size: one second of hits at the top rate), without
+                 it every hit spends one (default: every hit of the plan).
+                 A pool that runs dry stops the attack, says why, and fails
+                 the run. After the attacks a few tokens are refreshed and
+                 sent again: an IdP that rotates must refuse the replay.
+  introspection  access tokens from client credentials grants (default 100),
+                 introspected in turn
+  akkess-token   IdP access tokens of the akkess user from logins (default
+                 16); the target's akkess: section names the endpoint,
+                 tenant and expiry (fixtures/targets/mock-akkess.yaml for
+                 the bundled mock)
+  authcode       one login, so that a login the IdP refuses fails at once
+authcode measures the IdP's login path, the most expensive thing it does:
+Keycloak's sizing guide plans ~15 password logins/s per vCPU against ~120
+client credentials grants, so ask for rates accordingly. It logs in with the
+form driver, in a fresh session per hit.
+
 Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
 2 bad usage, configuration or an unreachable target.`,
 		Example: `  # 200 client-credentials grants per second for 30 s against the bundled mock:
@@ -128,6 +155,13 @@ Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
   idpconform load --target my-idp.yaml --rate 1000/s --shard 0/2 --start-at $START --out run1 --report-only &
   idpconform load --target my-idp.yaml --rate 1000/s --shard 1/2 --start-at $START --out run1 --report-only
   idpconform load merge --out run1/merged --slo 'p99<=100ms' run1
+
+  # Refresh tokens: 500 seeded by logins, then 100 refreshes a second:
+  idpconform load --scenario refresh --pool 500 --rate 100/s --duration 30s
+
+  # Whole logins, and the Akkess exchange of the bundled mock's akkess profile:
+  idpconform load --scenario authcode --rate 20/s --slo 'p99<=500ms'
+  idpconform load --target fixtures/targets/mock-akkess.yaml --scenario akkess-token --rate 100/s
 
   # What vegeta says about the same results, and our report rendered again:
   vegeta report idpconform-load/results.bin
@@ -170,10 +204,23 @@ Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress line")
 	f.IntVar(&fl.targetPID, "target-pid", 0, "pid of a target process on this machine whose CPU to record (Linux)")
 	f.Float64Var(&fl.minAttempted, "min-attempted", loadtest.DefaultMinAttempted, "a step is invalid when its attempted rate is under this share of the requested one")
+	f.Uint64Var(&fl.pool, "pool", 0, "credentials to prepare before the attack (refresh: refresh tokens from logins; introspection: access tokens; akkess-token: IdP tokens from logins); 0 sizes the pool from the plan")
+	f.DurationVar(&fl.poolTimeout, "pool-timeout", loadtest.DefaultPoolTimeout, "bound on preparing the pool; the attack runs with what came by then")
 	cmd.MarkFlagsMutuallyExclusive("steps", "ramp", "find-capacity")
 	cmd.MarkFlagsMutuallyExclusive("no-verify", "verify-every")
 	cmd.AddCommand(newLoadMergeCmd())
 	return cmd
+}
+
+// pooledScenarios names the scenarios whose credentials --pool counts.
+func pooledScenarios() []string {
+	var out []string
+	for _, n := range loadtest.ScenarioNames() {
+		if loadtest.Scenarios[n].Pool != "" {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func scenarioHelp() string {
@@ -238,6 +285,12 @@ func runLoad(cmd *cobra.Command, fl loadFlags) error {
 	if fl.maxWorkers == 0 {
 		return usageError("--max-workers must be at least 1")
 	}
+	if fl.pool > loadtest.MaxPool {
+		return usageError("--pool %d: at most %d (every credential is held in memory)", fl.pool, loadtest.MaxPool)
+	}
+	if fl.poolTimeout <= 0 {
+		return usageError("--pool-timeout must be positive")
+	}
 	switch fl.httpVersion {
 	case loadtest.HTTP1, loadtest.HTTP2:
 	default:
@@ -246,6 +299,9 @@ func runLoad(cmd *cobra.Command, fl loadFlags) error {
 	info, err := loadtest.LookupScenario(fl.scenario)
 	if err != nil {
 		return usageError("--scenario: %w", err)
+	}
+	if fl.pool > 0 && info.Pool == "" {
+		return usageError("--pool: scenario %s prepares no pool; it applies to %s", info.Name, strings.Join(pooledScenarios(), ", "))
 	}
 	var startAt time.Time
 	if fl.startAt != "" {
@@ -326,7 +382,8 @@ func runLoad(cmd *cobra.Command, fl loadFlags) error {
 		alg = string(f.Mock.Profile().SigningAlg)
 	}
 
-	sc, err := info.New(loadtest.Env{Target: tg, Client: client, Endpoints: f.Endpoints, OAuth: f.OAuth, Secrets: reg})
+	sc, err := info.New(loadtest.Env{Target: tg, Client: client, Issuer: f.Issuer, Endpoints: f.Endpoints, OAuth: f.OAuth, Secrets: reg,
+		Pool: loadtest.PoolOptions{Size: fl.pool, Timeout: fl.poolTimeout}})
 	if err != nil {
 		return configError(err)
 	}
@@ -471,6 +528,18 @@ func tokenChecker(f *fw.Framework, tg *target.Target, c target.Client, cs contra
 	}
 	if ct, err := cs.Get(tg.Contracts.IDToken); err == nil {
 		ch.Contracts[loadtest.IDToken] = ct
+	}
+	if ak := tg.Akkess; ak != nil {
+		// Seed 003: the t1 token is Akkess's, not the IdP's: its issuer is
+		// its own, its audience the tenant, cty t1, and it lives the
+		// expiryInSecs asked for.
+		ch.Kinds = map[loadtest.CredentialKind]loadtest.KindCheck{loadtest.AkkessT1: {
+			Expected: verify.Expected{Audience: ak.Tenant}, Cty: "t1",
+			Context: contract.Context{TTL: ak.Expiry.D(), Skew: tg.ClockSkew.D()},
+		}}
+		if ct, err := cs.Get(tg.Contracts.AkkessT1); err == nil {
+			ch.Contracts[loadtest.AkkessT1] = ct
+		}
 	}
 	return ch
 }

@@ -208,21 +208,83 @@ func TestLoadGateBreachExits1(t *testing.T) {
 
 func TestLoadUsageErrorsExit2(t *testing.T) {
 	cases := map[string][]string{
-		"0-based":                        {"--shard", "2/2"},
-		"upper bound":                    {"--slo", "p99>=1s"},
-		"--steps":                        {"--steps", "fast"},
-		"needs a latency or success SLO": {"--find-capacity"},
-		"--http":                         {"--http", "3"},
-		"cannot be combined":             {"--find-capacity", "--shard", "0/2", "--slo", "p99<=1s"},
-		"above the bound":                {"--rate", "1000/s", "--duration", "1h"},
-		"unknown scenario":               {"--scenario", "password"},
-		"has no client":                  {"--client", "nobody"},
-		"if any flags in the group":      {"--steps", "1/s", "--ramp", "1/s:2/s"},
+		"0-based":                          {"--shard", "2/2"},
+		"upper bound":                      {"--slo", "p99>=1s"},
+		"--steps":                          {"--steps", "fast"},
+		"needs a latency or success SLO":   {"--find-capacity"},
+		"--http":                           {"--http", "3"},
+		"cannot be combined":               {"--find-capacity", "--shard", "0/2", "--slo", "p99<=1s"},
+		"above the bound":                  {"--rate", "1000/s", "--duration", "1h"},
+		"unknown scenario":                 {"--scenario", "password"},
+		"has no client":                    {"--client", "nobody"},
+		"if any flags in the group":        {"--steps", "1/s", "--ramp", "1/s:2/s"},
+		"--pool-timeout must be positive":  {"--scenario", "refresh", "--pool-timeout", "0s"},
+		"no akkess: section":               {"--scenario", "akkess-token"},
+		"not registered for refresh_token": {"--scenario", "refresh", "--client", "cc"},
+		"prepares no pool":                 {"--pool", "10"},
 	}
 	for want, args := range cases {
 		r := idpconform(t, append([]string{"load", "--out", t.TempDir()}, args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", args, r.code, r.stderr, want)
+		}
+	}
+}
+
+// The scenarios that prepare credentials, from the binary: a refresh run
+// reports what seeding cost and its replay check, and never writes a
+// password, a secret or a token; a pool too small for the plan stops the
+// attack and exits 1 saying why; an Akkess target that drops cty fails
+// its verification sample.
+func TestLoadScenariosThatPrepareCredentials(t *testing.T) {
+	dir := t.TempDir()
+	r := idpconform(t, "load", "--scenario", "refresh", "--rate", "20/s", "--duration", "1s", "--out", dir, "--min-attempted", "0.5", "-q")
+	if r.code != 0 {
+		t.Fatalf("refresh: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"scenario refresh, client code", "prepared before the attack (not in the figures above): 20 of 20 refresh tokens from logins", "pass refresh reuse refused"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	run := readRun(t, filepath.Join(dir, "results.json"))
+	if p := run.Load.Preparation; p == nil || p.Got != 20 || p.Duration <= 0 {
+		t.Errorf("preparation: %+v", p)
+	}
+	for _, secret := range []string{mockidp.UserAlicePassword, mockidp.UserBobPassword, mockidp.ClientCodeSecret, "eyJ"} {
+		for _, f := range []string{"results.bin", "results.json", "junit.xml", "report.html", "summary.md"} {
+			b, _ := os.ReadFile(filepath.Join(dir, f))
+			if bytes.Contains(b, []byte(secret)) {
+				t.Errorf("%s holds %q", f, secret)
+			}
+		}
+		if strings.Contains(r.stdout+r.stderr, secret) {
+			t.Errorf("output holds %q", secret)
+		}
+	}
+
+	dir = t.TempDir()
+	r = idpconform(t, "load", "--scenario", "refresh", "--client", "refresh-static", "--pool", "5", "--rate", "20/s", "--duration", "2s", "--out", dir, "--min-attempted", "0.5", "-q")
+	if r.code != 1 || !strings.Contains(r.stdout, "stopped before the plan's end:") || !strings.Contains(r.stdout, "refresh token pool ran dry after 5 refreshes") {
+		t.Errorf("dry pool: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if run := readRun(t, filepath.Join(dir, "results.json")); run.Load.Steps[0].Requests != 5 || run.Passed() {
+		t.Errorf("dry pool run: %+v", run.Load.Steps[0].Stopped)
+	}
+
+	r = idpconform(t, "load", "--target", "../../fixtures/targets/mock-akkess.yaml", "--scenario", "akkess-token", "--mock-fault", "akkess-no-cty",
+		"--rate", "20/s", "--duration", "500ms", "--verify-every", "1", "--out", t.TempDir(), "--min-attempted", "0.5", "-q")
+	if r.code != 1 || !strings.Contains(r.stdout, "akkess_t1: cty header missing or not the one required") {
+		t.Errorf("akkess without cty: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// load --help lists every scenario with its line.
+func TestLoadHelpListsScenarios(t *testing.T) {
+	r := idpconform(t, "load", "--help")
+	for _, want := range []string{"refresh ", "introspection ", "authcode ", "akkess-token ", "client-credentials ", "jwks ", "--pool ", "--pool-timeout "} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("help lacks %q", want)
 		}
 	}
 }

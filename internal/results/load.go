@@ -37,6 +37,13 @@ type Load struct {
 	// Interrupted is set when the run was stopped (Ctrl-C) before its end;
 	// everything measured until then is kept.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Preparation is what the scenario did before its first attack (a pool
+	// of credentials seeded with real requests) and what that cost; its
+	// requests are in no step's figures.
+	Preparation *LoadPreparation `json:"preparation,omitempty"`
+	// Notes are facts a reader needs to judge the figures (a pool smaller
+	// than asked for, a check that could not run), one line each.
+	Notes []string `json:"notes,omitempty"`
 	// Files are the vegeta result files (gob), readable by `vegeta report`.
 	Files []string `json:"files,omitempty"`
 }
@@ -108,6 +115,9 @@ type LoadStep struct {
 	Gates       []LoadGate            `json:"gates,omitempty"`
 	CPU         *LoadCPU              `json:"cpu,omitempty"`
 	Interrupted bool                  `json:"interrupted,omitempty"`
+	// Stopped says why the attack ended before its plan when the scenario
+	// ended it: a pool of credentials ran dry.
+	Stopped string `json:"stopped,omitempty"`
 }
 
 // LoadLatency summarises latencies (vegeta's t-digest estimates).
@@ -224,6 +234,33 @@ type LoadCPU struct {
 	OtherBusyCores float64 `json:"other_busy_cores,omitempty"`
 }
 
+// LoadPreparation is the cost of readying a scenario before its first
+// attack: credentials obtained with real requests (logins, grants), kept
+// apart from the attack's figures.
+type LoadPreparation struct {
+	// What names what was prepared: "refresh tokens from logins".
+	What string `json:"what"`
+	// Wanted is how many credentials were asked for; Got how many came.
+	Wanted uint64 `json:"wanted"`
+	Got    uint64 `json:"got"`
+	// Attempts counts the flows tried (a login, a grant); Failed those
+	// that gave no credential.
+	Attempts uint64 `json:"attempts"`
+	Failed   uint64 `json:"failed"`
+	// Workers is how many flows ran at once.
+	Workers  int           `json:"workers"`
+	Duration time.Duration `json:"duration_ns"`
+	// CPUSeconds is the process CPU spent while preparing (with the
+	// embedded mock, the mock's work included).
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// Bound says what ended preparation before Wanted: "time" (its time
+	// bound), "failures" (more failed than succeeded), "interrupted"; ""
+	// when every credential asked for came.
+	Bound string `json:"bound,omitempty"`
+	// Failures groups the failed flows by reason; never a value.
+	Failures []LoadVerifyGroup `json:"failures,omitempty"`
+}
+
 // LoadCapacity is the outcome of a capacity search.
 type LoadCapacity struct {
 	// Found is false when even the lowest rate tried failed the SLOs.
@@ -234,7 +271,8 @@ type LoadCapacity struct {
 	Throughput float64 `json:"throughput"`
 	// Bound says what stopped the search: "slo" (the target failed an SLO
 	// above Rate), "generator" (the generator could not send more: Rate is
-	// a lower bound of the target's capacity), "max-rate" or "probes".
+	// a lower bound of the target's capacity), "max-rate", "probes", or
+	// "stopped" (the scenario ran out of credentials).
 	Bound  string `json:"bound"`
 	Detail string `json:"detail"`
 	Probes int    `json:"probes"`
@@ -257,6 +295,7 @@ func (l *Load) Redacted(red Redactor) *Load {
 	}
 	for i, s := range l.Steps {
 		s.InvalidReason = red.String(s.InvalidReason)
+		s.Stopped = red.String(s.Stopped)
 		if s.Errors != nil {
 			s.Errors = append([]LoadErrorGroup(nil), s.Errors...)
 		}
@@ -278,6 +317,18 @@ func (l *Load) Redacted(red Redactor) *Load {
 		c := *l.Capacity
 		c.Detail = red.String(c.Detail)
 		cp.Capacity = &c
+	}
+	cp.Notes = redactAll(red, l.Notes)
+	if l.Preparation != nil {
+		p := *l.Preparation
+		p.What = red.String(p.What)
+		if p.Failures != nil {
+			p.Failures = append([]LoadVerifyGroup(nil), p.Failures...)
+		}
+		for i := range p.Failures {
+			p.Failures[i].Reason = red.String(p.Failures[i].Reason)
+		}
+		cp.Preparation = &p
 	}
 	return &cp
 }

@@ -33,7 +33,7 @@ var exempt = map[string]bool{
 	"Load.Generator.HTTPVersion": true, "Load.Generator.Protocols{key}": true, "Load.Generator.CPUScope": true,
 	"Load.SLOs[]": true, "Load.Steps[].Name": true, "Load.Steps[].Model": true, "Load.Steps[].StatusCodes{key}": true,
 	"Load.Steps[].Gates[].Name": true, "Load.Steps[].Gates[].Scope": true, "Load.Gates[].Name": true, "Load.Gates[].Scope": true,
-	"Load.Capacity.Bound": true, "Load.Uniqueness[].Kind": true, "Load.Verification.Contract": true,
+	"Load.Capacity.Bound": true, "Load.Preparation.Bound": true, "Load.Uniqueness[].Kind": true, "Load.Verification.Contract": true,
 }
 
 type replacer struct{ old string }
