@@ -234,6 +234,8 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("issuer: [\n"))
+	// A tagged scalar where a list belongs once crashed the YAML decoder.
+	f.Add([]byte("name: t\nclients: !!str a\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		_, _ = Parse("fuzz.yaml", src, env(map[string]string{"CC_SECRET": "x"}))
 	})

@@ -42,11 +42,48 @@ func (f *File) Body() ast.Node { return f.ast.Docs[0].Body }
 
 // Decode decodes the document into v strictly: unknown fields and duplicate
 // keys are errors, with a "did you mean" for a misspelt field of v's type.
-func (f *File) Decode(v any) error {
+func (f *File) Decode(v any) (err error) {
+	// goccy/go-yaml v1.19.2 dereferences nil when a tagged scalar
+	// ("!!str x") stands where a list belongs (found by FuzzParse). A user's
+	// file must get an error, never a crash, so a decoder panic becomes a
+	// problem placed at the tag most likely to have caused it.
+	defer func() {
+		if r := recover(); r != nil {
+			line, col, what := f.firstTag()
+			err = &Error{File: f.Name, Src: f.Src, Problems: []Problem{{Line: line, Col: col,
+				Msg: fmt.Sprintf("the YAML decoder could not read this file (%v)%s", r, what)}}}
+		}
+	}()
 	if err := yaml.NodeToValue(f.Body(), v, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
 		return fromYAMLError(f.Name, f.Src, err, reflect.TypeOf(v))
 	}
 	return nil
+}
+
+// firstTag finds the first explicit YAML tag ("!!str", "!custom") in the
+// document: idpconform's files need none, and a tag on a value of the wrong
+// kind is what makes the decoder fail.
+func (f *File) firstTag() (line, col int, what string) {
+	line, col = 1, 1
+	found := false
+	ast.Walk(tagVisitor(func(n *ast.TagNode) {
+		if found || n.Start == nil {
+			return
+		}
+		found = true
+		line, col = n.Start.Position.Line, n.Start.Position.Column
+		what = fmt.Sprintf(": the tag %s stands on a value of a kind this field does not take; remove the tag", n.Start.Value)
+	}), f.Body())
+	return line, col, what
+}
+
+type tagVisitor func(*ast.TagNode)
+
+func (v tagVisitor) Visit(n ast.Node) ast.Visitor {
+	if t, ok := n.(*ast.TagNode); ok {
+		v(t)
+	}
+	return v
 }
 
 // Errorf makes a Problem at the YAML path (e.g. "$.clients[0].auth_method").
