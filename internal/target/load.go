@@ -46,6 +46,7 @@ func Parse(name string, src []byte, lookup LookupFunc) (*Target, error) {
 		return nil, err
 	}
 	t.File = name
+	t.yaml = f
 	applyDefaults(t, name)
 	if err := f.Err(validate(t)); err != nil {
 		return nil, err

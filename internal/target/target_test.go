@@ -345,3 +345,26 @@ func TestBundledTargets(t *testing.T) {
 		}
 	}
 }
+
+// Problems found after loading (a contract name no set holds) are placed
+// at the line of their field; a target built in code has no lines and
+// names its file alone.
+func TestTargetErrPlacesLateProblems(t *testing.T) {
+	src := good + "contracts:\n  id_token: no-such-contract\n"
+	tg, err := Parse("demo.yaml", []byte(src), env(map[string]string{"CC_SECRET": "s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tg.Err([]yamlfile.Problem{yamlfile.Errorf("$.contracts.id_token", "unknown contract")})
+	if err == nil || !strings.HasPrefix(err.Error(), "demo.yaml:11:13: contracts.id_token: unknown contract") {
+		t.Errorf("loaded target: %v", err)
+	}
+	if err := tg.Err(nil); err != nil {
+		t.Errorf("no problems: %v", err)
+	}
+	built := &Target{File: "built"}
+	err = built.Err([]yamlfile.Problem{yamlfile.Errorf("$.contracts.id_token", "unknown contract")})
+	if err == nil || err.Error() != "built: contracts.id_token: unknown contract" {
+		t.Errorf("built in code: %v", err)
+	}
+}

@@ -160,7 +160,13 @@ func (e *Error) Error() string {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "%s:%d:%d: ", e.File, p.Line, p.Col)
+		if p.Line > 0 {
+			fmt.Fprintf(&b, "%s:%d:%d: ", e.File, p.Line, p.Col)
+		} else {
+			// A problem with no position (a target built in code) names
+			// the file alone rather than a line 0 that does not exist.
+			fmt.Fprintf(&b, "%s: ", e.File)
+		}
 		if field := FieldName(p.Path); field != "" {
 			fmt.Fprintf(&b, "%s: ", field)
 		}
