@@ -21,7 +21,7 @@ import (
 // with a value other than the redaction marker, and unmasked JWTs.
 var leakPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`"(access_token|refresh_token|id_token|code|client_secret|client_assertion)":\s*"([^"]+)"`),
-	regexp.MustCompile(`[?&](code|client_secret|password|refresh_token|client_assertion|token)=([^&\s"]+)`),
+	regexp.MustCompile(`[?&](code|code_verifier|client_secret|password|refresh_token|client_assertion|token)=([^&\s"]+)`),
 	regexp.MustCompile(`(Authorization): (Basic|Bearer) (\S+)`),
 	regexp.MustCompile(`()()(eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})`),
 }
@@ -41,11 +41,11 @@ func leaks(text string) []string {
 }
 
 func TestLeakScanFindsLeaks(t *testing.T) {
-	leaky := `{"access_token": "abc123"} POST /token?code=xyz&state=s Authorization: Basic aWQ6c2VjcmV0 eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig`
-	if got := leaks(leaky); len(got) != 4 {
+	leaky := `{"access_token": "abc123"} POST /token?code=xyz&state=s Authorization: Basic aWQ6c2VjcmV0 eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig grant_type=authorization_code&code_verifier=dBjftJeZ4CVP`
+	if got := leaks(leaky); len(got) != 5 {
 		t.Errorf("scan found %q in a leaky text", got)
 	}
-	clean := `{"access_token": "[REDACTED]"} POST /token?code=%5BREDACTED%5D&state=s Authorization: Basic [REDACTED] [REDACTED]`
+	clean := `{"access_token": "[REDACTED]"} POST /token?code=%5BREDACTED%5D&state=s Authorization: Basic [REDACTED] [REDACTED] &code_verifier=%5BREDACTED%5D`
 	if got := leaks(clean); len(got) != 0 {
 		t.Errorf("scan found %q in a clean text", got)
 	}
@@ -60,13 +60,22 @@ func TestConformDebugRedacts(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.all())
 	}
-	for _, want := range []string{"--- token client_credentials: POST", "--- login step 1: GET", "< 302 Found", "--- token authorization_code: POST", "--- introspection: POST"} {
+	for _, want := range []string{"--- token client_credentials: POST", "--- login step 1: GET", "< 302 Found", "--- token authorization_code: POST", "code_verifier=", "--- introspection: POST"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("debug log lacks %q", want)
 		}
 	}
 	if found := leaks(r.all()); len(found) > 0 {
 		t.Errorf("credentials in the output: %q", found)
+	}
+	// The spec logs in results.json hold the exchanges of failed and
+	// warned specs, code exchanges among them.
+	res, err := os.ReadFile(filepath.Join(dir, "idpconform-report", "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found := leaks(string(res)); len(found) > 0 {
+		t.Errorf("credentials in results.json: %q", found)
 	}
 	for _, c := range mockidp.DefaultClients() {
 		if c.Secret != "" && strings.Contains(r.all(), c.Secret) {
