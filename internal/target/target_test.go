@@ -368,3 +368,19 @@ func TestTargetErrPlacesLateProblems(t *testing.T) {
 		t.Errorf("built in code: %v", err)
 	}
 }
+
+// A file that makes the YAML library panic (a tagged scalar where a list
+// belongs) is an error at its tag, from Parse as from Load; the twin
+// without the tag is an ordinary type error, also placed.
+func TestParseYAMLPanicIsAnError(t *testing.T) {
+	for src, want := range map[string]string{
+		"name: t\nclients: !!str a\n": "t.yaml:2:10: the YAML decoder could not read this file",
+		"name: t\nclients: a\n":       "t.yaml:2:",
+	} {
+		_, err := Parse("t.yaml", []byte(src), env(nil))
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("Parse(%q): got %v, want a *ConfigError starting %q", src, err, want)
+		}
+	}
+}

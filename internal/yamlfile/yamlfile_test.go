@@ -1,6 +1,7 @@
 package yamlfile
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -43,5 +44,40 @@ func TestDecodeTaggedListStillWorks(t *testing.T) {
 	}
 	if d.Name != "n" || len(d.Scopes) != 2 || d.Scopes[1] != "profile" {
 		t.Errorf("decoded %+v", d)
+	}
+}
+
+// Recover turns a panic under it into an error of the file, placed at the
+// first tag; a panic value other than a runtime error is not quoted (it
+// could quote the file). The twin: without a panic the result is untouched.
+func TestRecover(t *testing.T) {
+	src := []byte("name: n\nsecret: hunter2-literal\nscopes: !!str openid\n")
+	run := func(fn func() error) (err error) {
+		defer Recover("t.yaml", src, &err)
+		return fn()
+	}
+	var nilMap map[string]int
+	for name, fn := range map[string]func() error{
+		"runtime error": func() error { nilMap["x"] = 1; return nil },
+		"panic value":   func() error { panic("node hunter2-literal") },
+	} {
+		err := run(fn)
+		var ye *Error
+		if !errors.As(err, &ye) || !strings.HasPrefix(err.Error(), "t.yaml:3:9: the YAML decoder could not read this file") || !strings.Contains(err.Error(), "remove the tag") {
+			t.Errorf("%s: got %v", name, err)
+		}
+		if strings.Contains(err.Error(), "hunter2-literal") {
+			t.Errorf("%s: the error quotes the file: %v", name, err)
+		}
+	}
+	if !strings.Contains(run(func() error { nilMap["x"] = 1; return nil }).Error(), "assignment to entry in nil map") {
+		t.Error("a runtime error's own text is lost")
+	}
+	sentinel := errors.New("a problem")
+	if err := run(func() error { return sentinel }); err != sentinel {
+		t.Errorf("no panic: got %v, want the function's own error", err)
+	}
+	if err := run(func() error { return nil }); err != nil {
+		t.Errorf("no panic: got %v, want nil", err)
 	}
 }
