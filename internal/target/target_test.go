@@ -384,3 +384,18 @@ func TestParseYAMLPanicIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// A target file may open with a YAML directive; its secrets still resolve
+// and its lines keep their numbers.
+func TestParseWithDirective(t *testing.T) {
+	tg, err := Parse("demo.yaml", []byte("%YAML 1.2\n---\n"+good), env(map[string]string{"CC_SECRET": "s3cret-value"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := tg.ClientFor(GrantClientCredentials); !ok || c.Secret.Reveal() != "s3cret-value" {
+		t.Errorf("client: %+v", c)
+	}
+	if err := tg.Err([]yamlfile.Problem{yamlfile.Errorf("$.issuer", "x")}); err == nil || !strings.HasPrefix(err.Error(), "demo.yaml:4:") {
+		t.Errorf("issuer is not placed at line 4: %v", err)
+	}
+}

@@ -37,6 +37,16 @@ func parse(name string, src []byte) (*File, error) {
 	if err != nil {
 		return nil, fromYAMLError(name, src, err, nil)
 	}
+	// goccy parses a directive ("%YAML 1.2") before "---" as a document of
+	// its own; it belongs to the document that follows, so it is dropped
+	// rather than counted.
+	docs := f.Docs[:0:0]
+	for _, d := range f.Docs {
+		if _, directive := d.Body.(*ast.DirectiveNode); !directive {
+			docs = append(docs, d)
+		}
+	}
+	f.Docs = docs
 	if len(f.Docs) != 1 || f.Docs[0].Body == nil {
 		return nil, &Error{File: name, Problems: []Problem{{Line: 1, Col: 1, Msg: "expected one YAML document holding a mapping, found none or several"}}}
 	}

@@ -2,6 +2,7 @@ package yamlfile
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -79,5 +80,31 @@ func TestRecover(t *testing.T) {
 	}
 	if err := run(func() error { return nil }); err != nil {
 		t.Errorf("no panic: got %v, want nil", err)
+	}
+}
+
+// A directive before the document ("%YAML 1.2" then "---") is part of one
+// document, and lines keep their numbers; the twins: two documents, or a
+// directive alone, are still refused.
+func TestParseDirective(t *testing.T) {
+	for _, src := range []string{"%YAML 1.2\n---\nname: n\nscopes: [a]\n", "%TAG !e! tag:example.com,2000:\n---\nname: n\nscopes: [a]\n"} {
+		f, err := Parse("t.yaml", []byte(src))
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", src, err)
+		}
+		var d listDoc
+		if err := f.Decode(&d); err != nil || d.Name != "n" || len(d.Scopes) != 1 {
+			t.Errorf("Decode(%q): %+v %v", src, d, err)
+		}
+		line := strings.Count(src[:strings.Index(src, "scopes")], "\n") + 1
+		err = f.Err([]Problem{Errorf("$.scopes", "bad")})
+		if err == nil || !strings.HasPrefix(err.Error(), "t.yaml:"+strconv.Itoa(line)+":") {
+			t.Errorf("Err(%q) is not at line %d: %v", src, line, err)
+		}
+	}
+	for _, src := range []string{"%YAML 1.2\n---\nname: a\n---\nname: b\n", "name: a\n---\nname: b\n", "%YAML 1.2\n---\n"} {
+		if _, err := Parse("t.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), "expected one YAML document") {
+			t.Errorf("Parse(%q): got %v, want one document expected", src, err)
+		}
 	}
 }
