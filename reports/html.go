@@ -388,6 +388,9 @@ func ruleText(r results.ClaimRule) string {
 	if r.MinLength > 0 {
 		extra = append(extra, fmt.Sprintf("min length %d", r.MinLength))
 	}
+	if r.MinEntropy > 0 {
+		extra = append(extra, fmt.Sprintf("min entropy ~%g bits", r.MinEntropy))
+	}
 	if len(extra) > 0 {
 		t += " (" + strings.Join(extra, ", ") + ")"
 	}

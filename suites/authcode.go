@@ -236,7 +236,7 @@ func authCodeSpecs(f *fw.Framework) {
 			if !ok {
 				Skip(fmt.Sprintf("target %s declares no users to log in as", s.Target.Name))
 			}
-			p := oauth.NewPKCE("S256")
+			p := s.Client.NewPKCE("S256")
 			raw, err := oauth.AuthRequest{Endpoint: s.Endpoint("authorization"), ClientID: c.ID, RedirectURI: c.RedirectURI,
 				Scopes: c.Scopes, State: oauth.RandomValue(), PKCE: &p, Extra: loginParams(s)}.URL()
 			Expect(err).NotTo(HaveOccurred(), "authorization URL")

@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/idpconform/idpconform/internal/contract"
 	"github.com/idpconform/idpconform/internal/oauth"
 	"github.com/idpconform/idpconform/internal/target"
 	"github.com/idpconform/idpconform/internal/verify"
@@ -117,6 +118,13 @@ func akkessSpecs(f *fw.Framework) {
 			Expect(resp.Header.Get("Content-Type")).To(HavePrefix("application/jwt"), "content type")
 			raw := strings.TrimSpace(string(resp.Body))
 			s.Secrets.Add(raw)
+			// Shown in the report before it is judged, so a token that
+			// fails the checks below is there to read.
+			var ct *contract.Contract
+			if name := s.Target.Contracts.AkkessT1; name != "" {
+				ct, _ = s.Contracts.Get(name)
+			}
+			s.AttachToken("akkess_t1", "akkess token", raw, ct)
 			tok, err := s.Verifier.Verify(ctx, raw, verify.Expected{})
 			Expect(err).NotTo(HaveOccurred(), "Akkess token")
 			Expect(tok.Header.Alg).To(Equal("RS256"), "alg")

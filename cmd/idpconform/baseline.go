@@ -183,6 +183,9 @@ func runBaselineCapture(cmd *cobra.Command, targetPath, out string, cf captureFl
 	if err := applyMockFlags(tg, cf.mockDrift, cf.mockFaults); err != nil {
 		return err
 	}
+	if err := prepareSide(cmd.ErrOrStderr(), tg, cs); err != nil {
+		return err
+	}
 	stderr := reg.Writer(cmd.ErrOrStderr())
 	b, err := captureTarget(cmd.Context(), tg, cs, reg, h, cf, stderr)
 	if err != nil {
@@ -209,10 +212,8 @@ func runBaselineCapture(cmd *cobra.Command, targetPath, out string, cf captureFl
 
 // captureTarget starts the target (the embedded mock when it names one),
 // captures it and stops it.
+// The caller has checked it with prepareSide.
 func captureTarget(ctx context.Context, tg *target.Target, cs contract.Set, reg *redact.Registry, h *baseline.Hasher, cf captureFlags, log io.Writer) (*baseline.Baseline, error) {
-	if err := checkContracts(tg, cs); err != nil {
-		return nil, configError(err)
-	}
 	reg.Add(tg.Secrets()...)
 	f := fw.New(tg, reg, cs)
 	setupCtx, cancel := context.WithTimeout(ctx, 2*tg.RequestTimeout.D()+5*time.Second)
@@ -251,6 +252,17 @@ func captureTarget(ctx context.Context, tg *target.Target, cs contract.Set, reg 
 		fmt.Fprintf(log, "  failed flow %s\n", l)
 	}
 	return b, nil
+}
+
+// prepareSide checks a target file before anything is captured (a misspelt
+// contract name must not cost a whole capture of the other side) and prints
+// its warnings, as conform and load do.
+func prepareSide(w io.Writer, tg *target.Target, cs contract.Set) error {
+	if err := checkContracts(tg, cs); err != nil {
+		return configError(err)
+	}
+	warnTarget(w, tg)
+	return nil
 }
 
 // readSide reads a diff side: a baseline file (JSON with the baseline

@@ -17,6 +17,7 @@ import (
 	"github.com/idpconform/idpconform/internal/redact"
 	"github.com/idpconform/idpconform/internal/results"
 	"github.com/idpconform/idpconform/internal/target"
+	"github.com/idpconform/idpconform/internal/yamlfile"
 	"github.com/idpconform/idpconform/reports"
 	"github.com/idpconform/idpconform/suites"
 )
@@ -279,16 +280,18 @@ func loadContracts(dir string) (contract.Set, error) {
 // one of another kind than the field it is named in, before any request is
 // made.
 func checkContracts(tg *target.Target, cs contract.Set) error {
+	var ps []yamlfile.Problem
 	for _, ref := range tg.Contracts.Named() {
 		ct, err := cs.Get(ref.Name)
 		if err != nil {
-			return fmt.Errorf("%s: %s: %w", tg.File, ref.Field, err)
+			ps = append(ps, yamlfile.Errorf("$."+ref.Field, "%v", err))
+			continue
 		}
 		if string(ct.Kind) != ref.Kind {
-			return fmt.Errorf("%s: %s: contract %q is of kind %s, expected %s", tg.File, ref.Field, ref.Name, ct.Kind, ref.Kind)
+			ps = append(ps, yamlfile.Errorf("$."+ref.Field, "contract %q is of kind %s, expected %s", ref.Name, ct.Kind, ref.Kind))
 		}
 	}
-	return nil
+	return tg.Err(ps)
 }
 
 func noColor(w io.Writer) bool {

@@ -16,6 +16,7 @@ import (
 	"github.com/idpconform/idpconform/internal/diff"
 	"github.com/idpconform/idpconform/internal/redact"
 	"github.com/idpconform/idpconform/internal/results"
+	"github.com/idpconform/idpconform/internal/target"
 	"github.com/idpconform/idpconform/reports"
 )
 
@@ -155,6 +156,14 @@ func runDiff(cmd *cobra.Command, oldPath, newPath string, fl diffFlags) error {
 			return usageError("--new-mock-drift and --new-mock-fault need the new side to be a mock target file, not the baseline %s", newPath)
 		}
 		if err := applyMockFlags(newT, fl.mockDrift, fl.mockFaults); err != nil {
+			return err
+		}
+	}
+	for _, tg := range []*target.Target{oldT, newT} {
+		if tg == nil {
+			continue
+		}
+		if err := prepareSide(cmd.ErrOrStderr(), tg, cs); err != nil {
 			return err
 		}
 	}

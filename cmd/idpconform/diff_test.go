@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -210,4 +211,40 @@ func writeFile(t *testing.T, dir, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// A misspelt contract name on either side of a diff is refused before any
+// capture, at its file:line:col; the twin with the name spelt right
+// captures both sides.
+func TestDiffChecksContractNamesFirst(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(repoFile(t, "fixtures/targets/mock-akoya.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := 0
+	for i, l := range strings.Split(string(src), "\n") {
+		if strings.TrimSpace(l) == "id_token: akoya-id-token" {
+			line = i + 1
+		}
+	}
+	if line == 0 {
+		t.Fatal("mock-akoya.yaml names no id_token contract akoya-id-token")
+	}
+	typo := writeFile(t, dir, "typo.yaml", strings.Replace(string(src), "id_token: akoya-id-token", "id_token: akoya-id-tokn", 1))
+	good := repoFile(t, "fixtures/targets/mock-akoya.yaml")
+	want := typo + ":" + strconv.Itoa(line) + ":13: contracts.id_token: unknown contract \"akoya-id-tokn\""
+	for name, args := range map[string][]string{"old side": {typo, good}, "new side": {good, typo}} {
+		r := runBin(t, dir, nil, append([]string{"diff"}, append(args, "--samples", "0", "--report-dir", "")...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, want) {
+			t.Errorf("%s: exit %d, want 2 and %q\n%s", name, r.code, want, r.all())
+		}
+		if strings.Contains(r.all(), "capturing") {
+			t.Errorf("%s: a side was captured before the typo was reported:\n%s", name, r.all())
+		}
+	}
+	r := runBin(t, dir, nil, "diff", good, good, "--samples", "0", "--report-dir", "")
+	if r.code != 0 || strings.Count(r.stderr, "capturing ") != 2 {
+		t.Errorf("spelt right: exit %d, want 0 and two captures\n%s", r.code, r.all())
+	}
 }

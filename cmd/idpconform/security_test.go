@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ import (
 // with a value other than the redaction marker, and unmasked JWTs.
 var leakPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`"(access_token|refresh_token|id_token|code|client_secret|client_assertion)":\s*"([^"]+)"`),
-	regexp.MustCompile(`[?&](code|client_secret|password|refresh_token|client_assertion|token)=([^&\s"]+)`),
+	regexp.MustCompile(`[?&](code|code_verifier|client_secret|password|refresh_token|client_assertion|token)=([^&\s"]+)`),
 	regexp.MustCompile(`(Authorization): (Basic|Bearer) (\S+)`),
 	regexp.MustCompile(`()()(eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})`),
 }
@@ -40,11 +41,11 @@ func leaks(text string) []string {
 }
 
 func TestLeakScanFindsLeaks(t *testing.T) {
-	leaky := `{"access_token": "abc123"} POST /token?code=xyz&state=s Authorization: Basic aWQ6c2VjcmV0 eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig`
-	if got := leaks(leaky); len(got) != 4 {
+	leaky := `{"access_token": "abc123"} POST /token?code=xyz&state=s Authorization: Basic aWQ6c2VjcmV0 eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig grant_type=authorization_code&code_verifier=dBjftJeZ4CVP`
+	if got := leaks(leaky); len(got) != 5 {
 		t.Errorf("scan found %q in a leaky text", got)
 	}
-	clean := `{"access_token": "[REDACTED]"} POST /token?code=%5BREDACTED%5D&state=s Authorization: Basic [REDACTED] [REDACTED]`
+	clean := `{"access_token": "[REDACTED]"} POST /token?code=%5BREDACTED%5D&state=s Authorization: Basic [REDACTED] [REDACTED] &code_verifier=%5BREDACTED%5D`
 	if got := leaks(clean); len(got) != 0 {
 		t.Errorf("scan found %q in a clean text", got)
 	}
@@ -59,13 +60,22 @@ func TestConformDebugRedacts(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.all())
 	}
-	for _, want := range []string{"--- token client_credentials: POST", "--- login step 1: GET", "< 302 Found", "--- token authorization_code: POST", "--- introspection: POST"} {
+	for _, want := range []string{"--- token client_credentials: POST", "--- login step 1: GET", "< 302 Found", "--- token authorization_code: POST", "code_verifier=", "--- introspection: POST"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("debug log lacks %q", want)
 		}
 	}
 	if found := leaks(r.all()); len(found) > 0 {
 		t.Errorf("credentials in the output: %q", found)
+	}
+	// The spec logs in results.json hold the exchanges of failed and
+	// warned specs, code exchanges among them.
+	res, err := os.ReadFile(filepath.Join(dir, "idpconform-report", "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found := leaks(string(res)); len(found) > 0 {
+		t.Errorf("credentials in results.json: %q", found)
 	}
 	for _, c := range mockidp.DefaultClients() {
 		if c.Secret != "" && strings.Contains(r.all(), c.Secret) {
@@ -88,31 +98,12 @@ func TestConformDebugRedacts(t *testing.T) {
 // file:line, without the value; the warning is kept in the report's notes.
 // Its twin, the same file with an environment reference, is not.
 func TestConformWarnsAboutTargetFile(t *testing.T) {
-	src, err := os.ReadFile(repoFile(t, "fixtures/targets/mock.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	literal := strings.Replace(string(src), "${IDPCONFORM_CC_SECRET:-idpconform-cc-secret}", "idpconform-cc-secret", 1)
-	literal = strings.Replace(literal, "clock_skew: 1s", "clock_skew: 1s\ntls:\n  insecure_skip_verify: true", 1)
-	line := 0
-	for i, l := range strings.Split(literal, "\n") {
-		if strings.Contains(l, "secret: idpconform-cc-secret") {
-			line = i + 1
-		}
-	}
 	dir := t.TempDir()
-	p := filepath.Join(dir, "literal.yaml")
-	if err := os.WriteFile(p, []byte(literal), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p, want := literalTarget(t, dir, "literal.yaml")
 	for run := range 2 {
 		r := runBin(t, dir, nil, "conform", "--target", p, "--label-filter", "discovery")
 		if r.code != 0 {
 			t.Fatalf("exit %d\n%s", r.code, r.all())
-		}
-		want := []string{
-			p + ":" + strconv.Itoa(line) + ": clients[0].secret is a secret written into the file",
-			"tls.insecure_skip_verify is on",
 		}
 		for _, w := range want {
 			if !strings.Contains(r.stderr, "idpconform: warning: ") || !strings.Contains(r.stderr, w) {
@@ -130,6 +121,82 @@ func TestConformWarnsAboutTargetFile(t *testing.T) {
 	r := runBin(t, t.TempDir(), nil, "conform", "--target", repoFile(t, "fixtures/targets/mock.yaml"), "--label-filter", "discovery")
 	if r.code != 0 || strings.Contains(r.stderr, "warning") {
 		t.Errorf("the bundled file (references only) warned: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// literalTarget writes a copy of the bundled mock target with its client
+// secret written into the file and TLS verification off, and returns its
+// path and the warnings every command loading it must print.
+func literalTarget(t *testing.T, dir, name string) (string, []string) {
+	t.Helper()
+	src, err := os.ReadFile(repoFile(t, "fixtures/targets/mock.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	literal := strings.Replace(string(src), "${IDPCONFORM_CC_SECRET:-idpconform-cc-secret}", "idpconform-cc-secret", 1)
+	literal = strings.Replace(literal, "clock_skew: 1s", "clock_skew: 1s\ntls:\n  insecure_skip_verify: true", 1)
+	line, tlsLine := 0, 0
+	for i, l := range strings.Split(literal, "\n") {
+		switch {
+		case strings.Contains(l, "secret: idpconform-cc-secret"):
+			line = i + 1
+		case strings.Contains(l, "insecure_skip_verify: true"):
+			tlsLine = i + 1
+		}
+	}
+	if line == 0 || tlsLine == 0 {
+		t.Fatal("fixtures/targets/mock.yaml changed: no literal secret or tls section could be written into the copy")
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(literal), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p, []string{
+		p + ":" + strconv.Itoa(line) + ": clients[0].secret is a secret written into the file",
+		p + ":" + strconv.Itoa(tlsLine) + ": tls.insecure_skip_verify is on",
+	}
+}
+
+// Every command that loads a target file prints its warnings, for each
+// file it loads (both live sides of a diff); the bundled file, which only
+// references its secrets, makes none of them warn.
+func TestEveryCommandWarnsAboutTargetFile(t *testing.T) {
+	dir := t.TempDir()
+	oldP, oldWant := literalTarget(t, dir, "old.yaml")
+	newP, newWant := literalTarget(t, dir, "new.yaml")
+	bundled := repoFile(t, "fixtures/targets/mock.yaml")
+	commands := map[string]func(target, other string) []string{
+		"load": func(tg, _ string) []string {
+			return []string{"load", "--target", tg, "--rate", "5/s", "--duration", "200ms", "--out", t.TempDir(), "-q", "--min-attempted", "0.5"}
+		},
+		"baseline capture": func(tg, _ string) []string {
+			return []string{"baseline", "capture", "--target", tg, "-o", filepath.Join(t.TempDir(), "b.json"), "--samples", "0"}
+		},
+		"diff": func(tg, other string) []string {
+			return []string{"diff", tg, other, "--samples", "0", "--report-dir", ""}
+		},
+	}
+	for name, args := range commands {
+		t.Run(name, func(t *testing.T) {
+			r := runBin(t, dir, nil, args(oldP, newP)...)
+			want := oldWant
+			if name == "diff" {
+				want = append(slices.Clone(oldWant), newWant...)
+			}
+			for _, w := range want {
+				if !strings.Contains(r.stderr, "idpconform: warning: "+w) {
+					t.Errorf("stderr lacks %q (exit %d):\n%s", w, r.code, r.all())
+				}
+			}
+			if strings.Contains(r.all(), "idpconform-cc-secret") {
+				t.Error("the output quotes the secret")
+			}
+			// The twin: the same command on the bundled file warns of nothing.
+			r = runBin(t, dir, nil, args(bundled, bundled)...)
+			if strings.Contains(r.stderr, "warning") {
+				t.Errorf("the bundled file (references only) warned: exit %d\n%s", r.code, r.stderr)
+			}
+		})
 	}
 }
 

@@ -19,9 +19,11 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/idpconform/idpconform/internal/contract"
+	"github.com/idpconform/idpconform/internal/jsonkind"
 )
 
 // Format and Version identify a baseline file.
@@ -419,6 +421,18 @@ func (b *Baseline) Validate() error {
 			if len(c.Types) == 0 {
 				bad("%s.claims.%s: no types", p, name)
 			}
+			// A diff reads these names as what clients saw; an invented one
+			// would be classified as a change of type rather than refused.
+			for _, k := range c.Types {
+				if !jsonkind.Known(k) {
+					bad("%s (%s): claims.%s.types: %q is not a JSON kind; expected one of %s", p, s.Label(), name, k, kindNames())
+				}
+			}
+			for _, k := range c.Elements {
+				if !jsonkind.Known(k) {
+					bad("%s (%s): claims.%s.elements: %q is not a JSON kind; expected one of %s", p, s.Label(), name, k, kindNames())
+				}
+			}
 			checkRange(&errs, p+".claims."+name+".length", c.Length)
 		}
 		checkRange(&errs, p+".lifetime_s", s.LifetimeS)
@@ -548,4 +562,12 @@ func (b *Baseline) Redacted(reds ...Redactor) *Baseline {
 	}
 	cp.Keys.Error = red(b.Keys.Error)
 	return &cp
+}
+
+func kindNames() string {
+	var names []string
+	for _, k := range jsonkind.All() {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
 }

@@ -2,12 +2,15 @@ package baseline_test
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/idpconform/idpconform/internal/baseline"
 	"github.com/idpconform/idpconform/internal/baseline/baselinetest"
+	"github.com/idpconform/idpconform/internal/jsonkind"
 )
 
 // sample captures the akoya mock once for the decoder tests.
@@ -66,6 +69,55 @@ func TestDecodeRefuses(t *testing.T) {
 	if _, err := baseline.Decode(strings.NewReader(data)); err != nil {
 		t.Errorf("the unchanged baseline is refused: %v", err)
 	}
+}
+
+// A claim type outside the jsonkind vocabulary is refused, naming the
+// shape's token kind and the claim: a diff would otherwise report
+// "type banana → string" as a change. The twin: every real kind passes.
+func TestDecodeRefusesInventedClaimType(t *testing.T) {
+	data := sample(t)
+	for _, kind := range append([]string{"banana"}, kindStrings()...) {
+		for _, field := range []string{"types", "elements"} {
+			b, err := baseline.Decode(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(b.Shapes, func(s baseline.Shape) bool { return s.Kind == baseline.KindIDToken && s.Claims["sub"].Present > 0 })
+			if i < 0 {
+				t.Fatal("the sample has no id_token shape with a sub")
+			}
+			c := b.Shapes[i].Claims["sub"]
+			if field == "types" {
+				c.Types = []string{kind}
+			} else {
+				c.Elements = []string{kind}
+			}
+			b.Shapes[i].Claims["sub"] = c
+			var buf bytes.Buffer
+			if err := b.Encode(&buf); err != nil {
+				t.Fatal(err)
+			}
+			_, err = baseline.Decode(&buf)
+			if kind != "banana" {
+				if err != nil {
+					t.Errorf("%s %q refused: %v", field, kind, err)
+				}
+				continue
+			}
+			want := fmt.Sprintf("shapes[%d] (id_token from %s", i, b.Shapes[i].Flow)
+			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "claims.sub."+field+`: "banana" is not a JSON kind; expected one of null, string,`) {
+				t.Errorf("%s banana: got %v, want %q and the claim", field, err, want)
+			}
+		}
+	}
+}
+
+func kindStrings() []string {
+	var out []string
+	for _, k := range jsonkind.All() {
+		out = append(out, string(k))
+	}
+	return out
 }
 
 // FuzzDecode: no input makes the decoder panic, and whatever it accepts

@@ -389,7 +389,7 @@ func canonicalSet(v any) string {
 // login runs one authorization code flow up to a successful token
 // response: state, nonce, PKCE S256, the target's login driver.
 func (c *capturer) login(ctx context.Context, cl target.Client, u target.User) (*oauth.TokenResponse, error) {
-	pkce := oauth.NewPKCE("S256")
+	pkce := c.env.OAuth.NewPKCE("S256")
 	state := oauth.RandomValue()
 	extra := url.Values{}
 	for k, v := range c.tg.Login.Params {

@@ -3,6 +3,7 @@ package contract
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -48,4 +49,18 @@ func contains[T comparable](list []T, v T) bool {
 		}
 	}
 	return false
+}
+
+// A file that makes the YAML library panic is an error at its tag; the
+// twin without the tag is an ordinary, placed type error.
+func TestParseYAMLPanicIsAnError(t *testing.T) {
+	for src, want := range map[string]string{
+		"name: x\nkind: id_token\nclaims:\n  sub: {type: string}\nrelations: !!str a\n": "c.yaml:5:12: the YAML decoder could not read this file",
+		"name: x\nkind: id_token\nclaims:\n  sub: {type: string}\nrelations: a\n":       "c.yaml:5:",
+	} {
+		_, err := Parse("c.yaml", []byte(src))
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("Parse(%q): got %v, want an error starting %q", src, err, want)
+		}
+	}
 }

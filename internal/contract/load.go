@@ -12,7 +12,8 @@ import (
 )
 
 // Parse decodes and validates one contract file; name is used in errors.
-func Parse(name string, src []byte) (*Contract, error) {
+func Parse(name string, src []byte) (_ *Contract, err error) {
+	defer yamlfile.Recover(name, src, &err)
 	f, err := yamlfile.Parse(name, src)
 	if err != nil {
 		return nil, err

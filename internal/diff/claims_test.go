@@ -135,6 +135,66 @@ func TestClaimPairs(t *testing.T) {
 	}
 }
 
+// TestStringLengthChanges: seed 000's rule on opaque strings covers only
+// claims a contract marks opaque (min_length or min_entropy); another
+// string's length change (a display name) is info, never citing it.
+func TestStringLengthChanges(t *testing.T) {
+	ct, err := contract.Parse("test.yaml", []byte(`name: test-id-token
+kind: id_token
+claims:
+  sub: {type: string, presence: mandatory, min_length: 8}
+  sid: {type: string, min_entropy: 20}
+  name: {type: string}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const claims = `{"sub":"CghtaWtvbW9fNhIGbWlrb21v","sid":"f3Kq9ZpX2mLw","name":"Ann Lee","acr":"urn:a"}`
+	cases := []struct {
+		name, from, to string
+		item, class    string
+		rule           string // a part of its rule
+		opaque         bool   // whether the rule cites seed 000's opaque strings
+	}{
+		{"opaque by min_length", "CghtaWtvbW9fNhIGbWlrb21v", "a-much-longer-opaque-subject-1234567890", "sub", results.ClassNonBreaking, "contract test-id-token (old side): opaque", true},
+		{"opaque by min_entropy", "f3Kq9ZpX2mLw", "f3Kq9ZpX2mLwQ8vR4tYb", "sid", results.ClassNonBreaking, "contract test-id-token (old side): opaque", true},
+		{"display name", "Ann Lee", "Annabelle Lee-Hughes", "name", results.ClassInfo, "contract test-id-token (old side): type string, no min_length or min_entropy", false},
+		{"in no contract", "urn:a", "urn:example:acr:high", "acr", results.ClassInfo, "not in the contracts", false},
+	}
+	old := side(t, ct, claims)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			changed := strings.Replace(claims, `"`+tc.from+`"`, `"`+tc.to+`"`, 1)
+			if changed == claims {
+				t.Fatalf("%q is not in the claims", tc.from)
+			}
+			d, err := diff.Compare(old, side(t, nil, changed), diff.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []results.Difference
+			for _, x := range d.Differences {
+				if x.Category == diff.CatClaim {
+					got = append(got, x)
+				}
+			}
+			if len(got) != 1 || got[0].Item != tc.item || got[0].Change != "length changed" {
+				t.Fatalf("want one length change of %s, got %+v", tc.item, got)
+			}
+			g := got[0]
+			if g.Class != tc.class || !strings.Contains(g.Rule, tc.rule) || g.Reason == "" {
+				t.Errorf("got %s (%s; rule %q), want %s with rule %q", g.Class, g.Reason, g.Rule, tc.class, tc.rule)
+			}
+			if cites := strings.Contains(g.Rule, "opaque strings"); cites != tc.opaque {
+				t.Errorf("rule %q cites seed 000's opaque strings: %v, want %v", g.Rule, cites, tc.opaque)
+			}
+			if d.Failed {
+				t.Errorf("a length change failed the diff: %+v", g)
+			}
+		})
+	}
+}
+
 // The policy: --fail-on tightens and loosens, --accept lets a known
 // difference through.
 func TestPolicy(t *testing.T) {

@@ -32,6 +32,12 @@ type ruleRef struct {
 	ok       bool
 }
 
+// opaque reports whether the contract treats the claim as an opaque
+// string: only then do its length and format belong to the IdP.
+func (r ruleRef) opaque() bool {
+	return r.ok && (r.rule.MinLength > 0 || r.rule.MinEntropy > 0)
+}
+
 func (r ruleRef) text() string {
 	if !r.ok {
 		return ""
@@ -302,7 +308,10 @@ func rangeText(r *baseline.Range, unit string) string {
 
 // compareLength judges a string claim's length and entropy: lengths and
 // formats of opaque strings may change (seed 000) unless the contract's
-// minimum is no longer met.
+// minimum is no longer met. A contract marks a string opaque by giving it a
+// min_length or min_entropy; the length of any other string (a display
+// name, an email) is not covered by seed 000's rule, so its change is only
+// reported.
 func (c *comparer) compareLength(subject, key, name string, oc, nc baseline.ClaimShape, r ruleRef) {
 	if oc.Length == nil || nc.Length == nil || !slices.Contains(oc.Types, "string") || !slices.Equal(oc.Types, nc.Types) {
 		return
@@ -317,10 +326,18 @@ func (c *comparer) compareLength(subject, key, name string, oc, nc baseline.Clai
 		d.Class, d.Change = results.ClassBreaking, "less entropy than the contract's minimum"
 		d.Old, d.New = entropyText(oc.EntropyBits), entropyText(nc.EntropyBits)
 		d.Reason, d.Rule = fmt.Sprintf("the contract asks for an estimated %.0f bits", r.rule.MinEntropy), r.text()+": min_entropy; RFC 6749 §10.10"
-	case *oc.Length != *nc.Length:
+	case *oc.Length != *nc.Length && r.opaque():
 		d.Class, d.Change = results.ClassNonBreaking, "length changed"
 		d.Old, d.New = rangeText(oc.Length, "characters"), rangeText(nc.Length, "characters")
-		d.Reason, d.Rule = "clients must not depend on the length or format of an opaque value", docOpaque
+		d.Reason, d.Rule = "clients must not depend on the length or format of an opaque value", docOpaque+"; "+r.text()+": opaque (min_length or min_entropy)"
+	case *oc.Length != *nc.Length:
+		d.Class, d.Change = results.ClassInfo, "length changed"
+		d.Old, d.New = rangeText(oc.Length, "characters"), rangeText(nc.Length, "characters")
+		d.Reason = "no contract marks this string opaque (min_length or min_entropy), so no rule says whether clients may rely on its length; one displaying or storing it may notice"
+		d.Rule = docNotContract
+		if r.ok {
+			d.Rule = r.text() + ": type string, no min_length or min_entropy"
+		}
 	default:
 		return
 	}

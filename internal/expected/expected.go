@@ -63,7 +63,8 @@ func Load(path string) ([]Entry, error) {
 }
 
 // Parse is Load on bytes.
-func Parse(name string, src []byte) ([]Entry, error) {
+func Parse(name string, src []byte) (_ []Entry, err error) {
+	defer yamlfile.Recover(name, src, &err)
 	f, err := yamlfile.Parse(name, src)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 package expected
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -94,4 +96,44 @@ func TestParseErrors(t *testing.T) {
 			t.Errorf("got %v, want %q", err, want)
 		}
 	}
+}
+
+// A file that makes the YAML library panic is an error at its tag; the
+// twin without the tag is an ordinary, placed type error.
+func TestParseYAMLPanicIsAnError(t *testing.T) {
+	for src, want := range map[string]string{
+		"expected_failures: !!str a\n": "e.yaml:1:20: the YAML decoder could not read this file",
+		"expected_failures: a\n":       "e.yaml:1:",
+	} {
+		_, err := Parse("e.yaml", []byte(src))
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("Parse(%q): got %v, want an error starting %q", src, err, want)
+		}
+	}
+}
+
+// FuzzParse feeds the expected-failures parser any YAML a user might
+// write: no input panics, and every entry it accepts has a spec, a reason,
+// an owner and an expiry date.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(list))
+	files, _ := filepath.Glob("../../fixtures/expected/*.yaml")
+	for _, name := range files {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("expected_failures: !!str a\n"))
+	f.Add([]byte("expected_failures:\n  - spec: \"~[\"\n    reason: r\n    owner: o\n    expires: 2026-13-40\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		entries, err := Parse("fuzz.yaml", src)
+		if err != nil {
+			return
+		}
+		for i, e := range entries {
+			if e.Spec == "" || e.Reason == "" || e.Owner == "" || e.Expires.IsZero() {
+				t.Errorf("accepted entry %d without spec, reason, owner or expiry: %+v", i, e)
+			}
+		}
+	})
 }

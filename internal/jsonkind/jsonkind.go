@@ -23,6 +23,22 @@ const (
 	Object      Kind = "object"
 )
 
+// All are the kinds Of returns for a value encoding/json decodes, the
+// whole vocabulary a file written with these names may use.
+func All() []Kind {
+	return []Kind{Null, String, Boolean, Integer, Number, StringArray, Array, Object}
+}
+
+// Known reports whether name is one of All.
+func Known(name string) bool {
+	for _, k := range All() {
+		if string(k) == name {
+			return true
+		}
+	}
+	return false
+}
+
 // Of returns the kind of v, a value from encoding/json (float64 or
 // json.Number for numbers).
 func Of(v any) Kind {

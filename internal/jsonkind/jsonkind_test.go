@@ -44,3 +44,22 @@ func TestIs(t *testing.T) {
 		t.Error("Describe wrong")
 	}
 }
+
+// Every kind Of gives a decoded JSON value is Known; a name Of never gives
+// ("unknown", an invented one) is not.
+func TestKnown(t *testing.T) {
+	for _, src := range []string{`null`, `"x"`, `true`, `3`, `3.5`, `["a"]`, `[1]`, `{}`} {
+		var v any
+		if err := json.Unmarshal([]byte(src), &v); err != nil {
+			t.Fatal(err)
+		}
+		if k := Of(v); !Known(string(k)) {
+			t.Errorf("Of(%s) = %q is not Known", src, k)
+		}
+	}
+	for _, name := range []string{"banana", "unknown", "", "String", "numeric_date"} {
+		if Known(name) {
+			t.Errorf("Known(%q) = true", name)
+		}
+	}
+}

@@ -79,3 +79,64 @@ func TestDebugLogRedacts(t *testing.T) {
 		}
 	}
 }
+
+// The PKCE verifier is a secret (RFC 7636 §7.1): a verifier the client
+// made is registered when made (with "plain" it is also the challenge in
+// the authorization URL), and one made elsewhere when the token request
+// sends it. The debug log of a whole code flow holds none; the twin, an
+// unredacted writer, shows each verifier was sent and the exchange
+// succeeded with it.
+func TestDebugLogRedactsCodeVerifier(t *testing.T) {
+	srv, err := mockidp.NewServer("", mockidp.Options{AutoLogin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cred := Credentials{ID: mockidp.ClientCode, Secret: mockidp.ClientCodeSecret, Method: ClientSecretBasic}
+	for _, redacted := range []bool{true, false} {
+		reg := redact.New()
+		reg.Add(mockidp.ClientCodeSecret)
+		var buf bytes.Buffer
+		debug := reg.Writer(&buf)
+		if !redacted {
+			debug = &buf
+		}
+		c := New(Options{Timeout: generous, Secrets: reg, Debug: debug})
+		ctx := context.Background()
+		var verifiers []string
+		for name, pkce := range map[string]PKCE{"client S256": c.NewPKCE("S256"), "client plain": c.NewPKCE("plain"), "made elsewhere": NewPKCE("S256")} {
+			raw, err := AuthRequest{Endpoint: srv.URL + mockidp.PathAuthorize, ClientID: cred.ID, RedirectURI: mockidp.DefaultRedirectURI,
+				Scopes: []string{"openid"}, State: "s", PKCE: &pkce, Extra: url.Values{"login_hint": {mockidp.UserAlice}}}.URL()
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := c.Get(ctx, "authorize", raw, "")
+			if err != nil || resp.Status != http.StatusFound {
+				t.Fatalf("%s: authorize: %+v %v", name, resp, err)
+			}
+			cb, err := c.ParseCallback(resp.Header.Get("Location"))
+			if err != nil || cb.Code == "" {
+				t.Fatalf("%s: callback: %+v %v", name, cb, err)
+			}
+			tr, err := c.ExchangeCode(ctx, srv.URL+mockidp.PathToken, cred, cb.Code, mockidp.DefaultRedirectURI, pkce.Verifier)
+			if err != nil || tr.Status != http.StatusOK {
+				t.Fatalf("%s: code exchange: %+v %v", name, tr, err)
+			}
+			verifiers = append(verifiers, pkce.Verifier)
+		}
+		c.CloseIdleConnections()
+		log := buf.String()
+		for i, v := range verifiers {
+			in := strings.Contains(log, v)
+			if redacted && in {
+				t.Errorf("verifier %d in the redacted debug log:\n%s", i, log)
+			}
+			if !redacted && !in {
+				t.Errorf("verifier %d is not in the unredacted twin: the check proves nothing", i)
+			}
+		}
+		if !strings.Contains(log, "code_verifier=") {
+			t.Errorf("no code_verifier sent:\n%s", log)
+		}
+	}
+}

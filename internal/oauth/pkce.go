@@ -22,6 +22,17 @@ func NewPKCE(method string) PKCE {
 	return PKCE{Verifier: v, Challenge: Challenge(v, method), Method: method}
 }
 
+// NewPKCE is the package's NewPKCE with the verifier registered as a secret at once: RFC
+// 7636 §7.1 makes it the proof of possession of the code, and with "plain"
+// the challenge in the authorization URL is the verifier itself.
+func (c *Client) NewPKCE(method string) PKCE {
+	p := NewPKCE(method)
+	if c.secrets != nil {
+		c.secrets.Add(p.Verifier)
+	}
+	return p
+}
+
 // Challenge derives the code_challenge of verifier (RFC 7636 §4.2).
 func Challenge(verifier, method string) string {
 	if method == "plain" {

@@ -31,6 +31,27 @@ func (c *Client) learnSecrets(body []byte) {
 	}
 }
 
+// requestSecretParams are the token request parameters that carry
+// credentials the IdP has not answered with, so no response teaches them:
+// the PKCE verifier (RFC 7636 §7.1), made by a caller that may not have
+// used Client.NewPKCE (a wrong verifier a negative spec sends).
+var requestSecretParams = []string{"code_verifier"}
+
+// learnRequestSecrets registers them before the request is sent and
+// logged.
+func (c *Client) learnRequestSecrets(form url.Values) {
+	if c.secrets == nil {
+		return
+	}
+	for _, k := range requestSecretParams {
+		for _, v := range form[k] {
+			if v != "" {
+				c.secrets.Add(v)
+			}
+		}
+	}
+}
+
 // redirectSecretParams are the query and fragment parameters of a Location
 // that carry credentials (RFC 6749 §4.1.2, §4.2.2; OIDC Core §3.2.2.5).
 var redirectSecretParams = []string{"code", "access_token", "id_token", "refresh_token"}

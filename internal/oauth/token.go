@@ -106,6 +106,7 @@ func (c *Client) Token(ctx context.Context, name, endpoint string, cred Credenti
 	for k, v := range params {
 		form[k] = v
 	}
+	c.learnRequestSecrets(form)
 	header := http.Header{}
 	sender, err := c.authenticate(cred, endpoint, form, header)
 	if err != nil {

@@ -197,11 +197,14 @@ type Contract struct {
 
 // ClaimRule is what a contract says of one claim.
 type ClaimRule struct {
-	Type        string `json:"type"`
-	Presence    string `json:"presence"`
-	Strict      bool   `json:"strict,omitempty"`
-	MinLength   int    `json:"min_length,omitempty"`
-	Description string `json:"description,omitempty"`
+	Type      string `json:"type"`
+	Presence  string `json:"presence"`
+	Strict    bool   `json:"strict,omitempty"`
+	MinLength int    `json:"min_length,omitempty"`
+	// MinEntropy is the least estimated entropy of an opaque string, in
+	// bits: the floor that tells a guessable token from a good one.
+	MinEntropy  float64 `json:"min_entropy,omitempty"`
+	Description string  `json:"description,omitempty"`
 }
 
 // Finding is one claim checked against a contract: Level "violation" breaks

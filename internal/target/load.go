@@ -32,7 +32,10 @@ func Load(path string) (*Target, error) {
 type LookupFunc func(name string) (string, bool)
 
 // Parse is Load on bytes already read; name is used in error messages.
-func Parse(name string, src []byte, lookup LookupFunc) (*Target, error) {
+func Parse(name string, src []byte, lookup LookupFunc) (_ *Target, err error) {
+	// literalSecrets, resolveEnv and Locate walk and query the AST with
+	// goccy's code before and after Decode.
+	defer yamlfile.Recover(name, src, &err)
 	f, err := yamlfile.Parse(name, src)
 	if err != nil {
 		return nil, err
@@ -46,6 +49,7 @@ func Parse(name string, src []byte, lookup LookupFunc) (*Target, error) {
 		return nil, err
 	}
 	t.File = name
+	t.yaml = f
 	applyDefaults(t, name)
 	if err := f.Err(validate(t)); err != nil {
 		return nil, err

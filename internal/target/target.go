@@ -67,6 +67,22 @@ type Target struct {
 	// secret, TLS verification off), each naming file:line. Commands print
 	// them on every run.
 	Warnings []string `yaml:"-"`
+
+	// yaml is the parsed file, kept so that problems found after loading
+	// (a contract name the contract set lacks) are placed at their line.
+	yaml *yamlfile.File
+}
+
+// Err places problems found after loading at their file:line:col, like the
+// problems Load reports; a target built in code has no positions to give.
+func (t *Target) Err(ps []yamlfile.Problem) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	if t.yaml == nil {
+		return &yamlfile.Error{File: t.File, Problems: ps}
+	}
+	return t.yaml.Err(ps)
 }
 
 // Mock selects the bundled mock IdP, and how it drifts and misbehaves.

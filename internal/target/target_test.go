@@ -345,3 +345,57 @@ func TestBundledTargets(t *testing.T) {
 		}
 	}
 }
+
+// Problems found after loading (a contract name no set holds) are placed
+// at the line of their field; a target built in code has no lines and
+// names its file alone.
+func TestTargetErrPlacesLateProblems(t *testing.T) {
+	src := good + "contracts:\n  id_token: no-such-contract\n"
+	tg, err := Parse("demo.yaml", []byte(src), env(map[string]string{"CC_SECRET": "s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tg.Err([]yamlfile.Problem{yamlfile.Errorf("$.contracts.id_token", "unknown contract")})
+	if err == nil || !strings.HasPrefix(err.Error(), "demo.yaml:11:13: contracts.id_token: unknown contract") {
+		t.Errorf("loaded target: %v", err)
+	}
+	if err := tg.Err(nil); err != nil {
+		t.Errorf("no problems: %v", err)
+	}
+	built := &Target{File: "built"}
+	err = built.Err([]yamlfile.Problem{yamlfile.Errorf("$.contracts.id_token", "unknown contract")})
+	if err == nil || err.Error() != "built: contracts.id_token: unknown contract" {
+		t.Errorf("built in code: %v", err)
+	}
+}
+
+// A file that makes the YAML library panic (a tagged scalar where a list
+// belongs) is an error at its tag, from Parse as from Load; the twin
+// without the tag is an ordinary type error, also placed.
+func TestParseYAMLPanicIsAnError(t *testing.T) {
+	for src, want := range map[string]string{
+		"name: t\nclients: !!str a\n": "t.yaml:2:10: the YAML decoder could not read this file",
+		"name: t\nclients: a\n":       "t.yaml:2:",
+	} {
+		_, err := Parse("t.yaml", []byte(src), env(nil))
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("Parse(%q): got %v, want a *ConfigError starting %q", src, err, want)
+		}
+	}
+}
+
+// A target file may open with a YAML directive; its secrets still resolve
+// and its lines keep their numbers.
+func TestParseWithDirective(t *testing.T) {
+	tg, err := Parse("demo.yaml", []byte("%YAML 1.2\n---\n"+good), env(map[string]string{"CC_SECRET": "s3cret-value"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := tg.ClientFor(GrantClientCredentials); !ok || c.Secret.Reveal() != "s3cret-value" {
+		t.Errorf("client: %+v", c)
+	}
+	if err := tg.Err([]yamlfile.Problem{yamlfile.Errorf("$.issuer", "x")}); err == nil || !strings.HasPrefix(err.Error(), "demo.yaml:4:") {
+		t.Errorf("issuer is not placed at line 4: %v", err)
+	}
+}

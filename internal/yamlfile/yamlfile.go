@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -26,11 +27,26 @@ type File struct {
 // Parse parses src as exactly one YAML document. transform, when not nil,
 // rewrites the document's scalars before decoding (environment references)
 // and returns the problems it found.
-func Parse(name string, src []byte) (*File, error) {
+func Parse(name string, src []byte) (f *File, err error) {
+	defer Recover(name, src, &err)
+	return parse(name, src)
+}
+
+func parse(name string, src []byte) (*File, error) {
 	f, err := parser.ParseBytes(src, 0)
 	if err != nil {
 		return nil, fromYAMLError(name, src, err, nil)
 	}
+	// goccy parses a directive ("%YAML 1.2") before "---" as a document of
+	// its own; it belongs to the document that follows, so it is dropped
+	// rather than counted.
+	docs := f.Docs[:0:0]
+	for _, d := range f.Docs {
+		if _, directive := d.Body.(*ast.DirectiveNode); !directive {
+			docs = append(docs, d)
+		}
+	}
+	f.Docs = docs
 	if len(f.Docs) != 1 || f.Docs[0].Body == nil {
 		return nil, &Error{File: name, Problems: []Problem{{Line: 1, Col: 1, Msg: "expected one YAML document holding a mapping, found none or several"}}}
 	}
@@ -43,37 +59,65 @@ func (f *File) Body() ast.Node { return f.ast.Docs[0].Body }
 // Decode decodes the document into v strictly: unknown fields and duplicate
 // keys are errors, with a "did you mean" for a misspelt field of v's type.
 func (f *File) Decode(v any) (err error) {
-	// goccy/go-yaml v1.19.2 dereferences nil when a tagged scalar
-	// ("!!str x") stands where a list belongs (found by FuzzParse). A user's
-	// file must get an error, never a crash, so a decoder panic becomes a
-	// problem placed at the tag most likely to have caused it.
-	defer func() {
-		if r := recover(); r != nil {
-			line, col, what := f.firstTag()
-			err = &Error{File: f.Name, Src: f.Src, Problems: []Problem{{Line: line, Col: col,
-				Msg: fmt.Sprintf("the YAML decoder could not read this file (%v)%s", r, what)}}}
-		}
-	}()
+	defer Recover(f.Name, f.Src, &err)
 	if err := yaml.NodeToValue(f.Body(), v, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
 		return fromYAMLError(f.Name, f.Src, err, reflect.TypeOf(v))
 	}
 	return nil
 }
 
+// Recover turns a panic of the YAML library into an *Error of the file:
+// goccy/go-yaml v1.19.2 dereferences nil when a tagged scalar ("!!str x")
+// stands where a list belongs (found by FuzzParse), and a user's file must
+// get an error, never a crash. Every entry point that runs goccy code on a
+// file (parsing, decoding, walking or querying its AST) defers it first:
+//
+//	defer yamlfile.Recover(name, src, &err)
+//
+// The problem is placed at the first explicit tag, the likeliest cause.
+func Recover(name string, src []byte, err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	// A runtime error's text quotes no data; another panic value might
+	// quote the file, which can hold a literal secret.
+	cause := "a panic in the YAML library"
+	if re, ok := r.(runtime.Error); ok {
+		cause = re.Error()
+	}
+	line, col, what := firstTag(src)
+	*err = &Error{File: name, Src: src, Problems: []Problem{{Line: line, Col: col,
+		Msg: fmt.Sprintf("the YAML decoder could not read this file (%s)%s", cause, what)}}}
+}
+
 // firstTag finds the first explicit YAML tag ("!!str", "!custom") in the
 // document: idpconform's files need none, and a tag on a value of the wrong
-// kind is what makes the decoder fail.
-func (f *File) firstTag() (line, col int, what string) {
+// kind is what makes the decoder fail. It parses src again, so it runs
+// under its own recover: a file the parser itself cannot take is placed at
+// its start.
+func firstTag(src []byte) (line, col int, what string) {
 	line, col = 1, 1
-	found := false
-	ast.Walk(tagVisitor(func(n *ast.TagNode) {
-		if found || n.Start == nil {
-			return
+	defer func() {
+		if recover() != nil {
+			line, col, what = 1, 1, ""
 		}
-		found = true
-		line, col = n.Start.Position.Line, n.Start.Position.Column
-		what = fmt.Sprintf(": the tag %s stands on a value of a kind this field does not take; remove the tag", n.Start.Value)
-	}), f.Body())
+	}()
+	f, err := parser.ParseBytes(src, 0)
+	if err != nil {
+		return line, col, what
+	}
+	found := false
+	for _, d := range f.Docs {
+		ast.Walk(tagVisitor(func(n *ast.TagNode) {
+			if found || n.Start == nil {
+				return
+			}
+			found = true
+			line, col = n.Start.Position.Line, n.Start.Position.Column
+			what = fmt.Sprintf(": the tag %s stands on a value of a kind this field does not take; remove the tag", n.Start.Value)
+		}), d)
+	}
 	return line, col, what
 }
 
@@ -105,10 +149,12 @@ func (f *File) Locate(ps []Problem) []Problem {
 }
 
 // Err returns an *Error holding ps, located, or nil when ps is empty.
-func (f *File) Err(ps []Problem) error {
+func (f *File) Err(ps []Problem) (err error) {
 	if len(ps) == 0 {
 		return nil
 	}
+	// Locating runs goccy's path queries on the user's AST.
+	defer Recover(f.Name, f.Src, &err)
 	return &Error{File: f.Name, Src: f.Src, Problems: f.Locate(ps)}
 }
 
@@ -160,7 +206,13 @@ func (e *Error) Error() string {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "%s:%d:%d: ", e.File, p.Line, p.Col)
+		if p.Line > 0 {
+			fmt.Fprintf(&b, "%s:%d:%d: ", e.File, p.Line, p.Col)
+		} else {
+			// A problem with no position (a target built in code) names
+			// the file alone rather than a line 0 that does not exist.
+			fmt.Fprintf(&b, "%s: ", e.File)
+		}
 		if field := FieldName(p.Path); field != "" {
 			fmt.Fprintf(&b, "%s: ", field)
 		}

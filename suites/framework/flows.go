@@ -60,10 +60,10 @@ func (s *Spec) Authorize(ctx context.Context, c target.Client, o AuthOptions) *A
 	switch o.PKCEMethod {
 	case "none":
 	case "":
-		a.PKCE = oauth.NewPKCE("S256")
+		a.PKCE = s.Client.NewPKCE("S256")
 		pkce = &a.PKCE
 	default:
-		a.PKCE = oauth.NewPKCE(o.PKCEMethod)
+		a.PKCE = s.Client.NewPKCE(o.PKCEMethod)
 		pkce = &a.PKCE
 	}
 	scopes := o.Scopes

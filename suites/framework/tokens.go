@@ -33,25 +33,42 @@ func (f *Framework) attachTokens(exs []oauth.Exchange) {
 			if raw == "" || seen[kind] {
 				continue
 			}
-			header, claims, ok := decodeJWT(raw)
-			if !ok {
-				continue // opaque, or not a compact JWS
+			// An opaque value, or not a compact JWS, is not shown.
+			if f.attachToken(kind, ex.Name, raw, f.contractFor(kind)) {
+				seen[kind] = true
 			}
-			seen[kind] = true
-			tok := results.Token{Kind: kind, Source: ex.Name, Header: header, Claims: claims}
-			if ct := f.contractFor(kind); ct != nil {
-				tok.Contract = contractCopy(ct)
-				for _, fd := range ct.Check(claims) {
-					tok.Findings = append(tok.Findings, results.Finding{Claim: fd.Claim, Level: string(fd.Level), Message: fd.Message})
-				}
-			}
-			b, err := json.Marshal(tok)
-			if err != nil {
-				continue
-			}
-			ginkgo.AddReportEntry(EntryToken, f.Secrets.String(string(b)), ginkgo.ReportEntryVisibilityNever)
 		}
 	}
+}
+
+// AttachToken records, for the report, a JWT that did not come as a member
+// of a JSON token response (the Akkess t1 token is an application/jwt
+// body), with the contract it is checked against (nil for none). kind
+// names it in the report; source is the exchange that returned it.
+func (s *Spec) AttachToken(kind, source, raw string, ct *contract.Contract) {
+	s.attachToken(kind, source, raw, ct)
+}
+
+// attachToken decodes raw and adds it as a token report entry, reporting
+// whether raw was a JWT.
+func (f *Framework) attachToken(kind, source, raw string, ct *contract.Contract) bool {
+	header, claims, ok := decodeJWT(raw)
+	if !ok {
+		return false
+	}
+	tok := results.Token{Kind: kind, Source: source, Header: header, Claims: claims}
+	if ct != nil {
+		tok.Contract = contractCopy(ct)
+		for _, fd := range ct.Check(claims) {
+			tok.Findings = append(tok.Findings, results.Finding{Claim: fd.Claim, Level: string(fd.Level), Message: fd.Message})
+		}
+	}
+	b, err := json.Marshal(tok)
+	if err != nil {
+		return true
+	}
+	ginkgo.AddReportEntry(EntryToken, f.Secrets.String(string(b)), ginkgo.ReportEntryVisibilityNever)
+	return true
 }
 
 // contractFor returns the contract the target names for a token kind.
@@ -80,7 +97,7 @@ func contractCopy(ct *contract.Contract) *results.Contract {
 		if presence == "" {
 			presence = contract.Optional
 		}
-		out.Claims[name] = results.ClaimRule{Type: string(r.Type), Presence: string(presence), Strict: r.Strict, MinLength: r.MinLength, Description: r.Description}
+		out.Claims[name] = results.ClaimRule{Type: string(r.Type), Presence: string(presence), Strict: r.Strict, MinLength: r.MinLength, MinEntropy: r.MinEntropy, Description: r.Description}
 	}
 	return out
 }

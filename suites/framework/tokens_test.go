@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"testing"
+
+	"github.com/idpconform/idpconform/internal/contract"
 )
 
 func seg(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
@@ -32,5 +34,21 @@ func TestDecodeJWT(t *testing.T) {
 		if _, _, ok := decodeJWT(bad); ok {
 			t.Errorf("%s: decoded", name)
 		}
+	}
+}
+
+// contractCopy keeps every rule of a claim for the report, min_entropy
+// included; a rule without one copies as zero.
+func TestContractCopyKeepsFloors(t *testing.T) {
+	ct, err := contract.Parse("c.yaml", []byte("name: c\nkind: token_response\nclaims:\n  access_token: {type: string, presence: mandatory, min_entropy: 96, min_length: 16}\n  scope: {type: string}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := contractCopy(ct)
+	if r := got.Claims["access_token"]; r.MinEntropy != 96 || r.MinLength != 16 || r.Presence != "mandatory" {
+		t.Errorf("access_token: %+v", r)
+	}
+	if r := got.Claims["scope"]; r.MinEntropy != 0 || r.Presence != "optional" {
+		t.Errorf("scope: %+v", r)
 	}
 }
