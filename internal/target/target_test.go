@@ -304,6 +304,8 @@ func TestMockSectionBad(t *testing.T) {
 		want           []string
 	}{
 		{"unknown drift", "drop-claim=recipientId", "drop-claims=recipientId", []string{"m.yaml:7:7:", "mock.drift[0]", `unknown drift "drop-claims"`, "valid drifts:"}},
+		{"drift claim the profile never issues", "drop-claim=recipientId", "claim-type=nonexist", []string{"m.yaml:7:7:", "mock.drift[0]", `profile akoya never issues a claim "nonexist"`, "recipientId"}},
+		{"empty drift value", "drop-claim=recipientId", "drop-claim=", []string{"m.yaml:7:7:", "mock.drift[0]", `drift drop-claim: empty value after "="`}},
 		{"bad fault value", "latency=20ms..80ms@token", "latency=soon", []string{"m.yaml:10:7:", "mock.faults[0]", "duration"}},
 		{"vendor fault elsewhere", "profile: akoya", "profile: generic", []string{"m.yaml:11:7:", "applies to profile akoya, akoya-legacy only"}},
 		{"bad alg", "signing_alg: ES256", "signing_alg: HS256", []string{"m.yaml:4:16:", "unsupported signing alg"}},
