@@ -83,20 +83,11 @@ func (m *IdP) handleAkkessTokens(w http.ResponseWriter, r *http.Request) {
 	now := m.clock.now()
 	x := m.newMint(cfg, c, u, "", nil, nil)
 	x.times(cfg, now, time.Duration(expiry)*time.Second)
-	claims := newClaims()
-	claims.set("jti", newUUID())
+	jti := newUUID()
 	if cfg.faults.on(FaultDuplicateJTI) {
-		claims.set("jti", duplicateJTI)
+		jti = duplicateJTI
 	}
-	claims.set("iss", x.issuer+"/authorization/v1")
-	claims.set("sub", objectID("actor|"+u.Username))
-	claims.set("aud", tenant)
-	claims.set("exp", x.exp)
-	claims.set("iat", x.iat)
-	claims.set("acc", objectID("account|"+u.Username))
-	claims.set("app", objectID("app|"+ti.clientID))
-	claims.set("tid", tenant)
-	claims.set("ars", []map[string][]string{{"r": {"USER"}, "n": {objectID("node|" + u.Username + "|" + tenant)}}})
+	claims := akkessClaims(x, u, ti.clientID, tenant, jti)
 	hdr := header{cty: AkkessTokenFormat}
 	if cfg.faults.on(FaultAkkessNoCty) {
 		hdr.cty = ""
@@ -174,4 +165,21 @@ func parseAkkessRequest(body []byte) (tenant string, expiry int64, e *Error) {
 		return "", 0, ErrInvalidRequest.WithDescription(fmt.Sprintf("expiryInSecs must be between 1 and %d, got %d", AkkessMaxExpiry, v))
 	}
 	return *req.TenantID, v, nil
+}
+
+// akkessClaims are the claims of a t1 token for user u acting in tenant
+// through client clientID (seed 003).
+func akkessClaims(x *mint, u *User, clientID, tenant, jti string) *claimSet {
+	claims := newClaims()
+	claims.set("jti", jti)
+	claims.set("iss", x.issuer+"/authorization/v1")
+	claims.set("sub", objectID("actor|"+u.Username))
+	claims.set("aud", tenant)
+	claims.set("exp", x.exp)
+	claims.set("iat", x.iat)
+	claims.set("acc", objectID("account|"+u.Username))
+	claims.set("app", objectID("app|"+clientID))
+	claims.set("tid", tenant)
+	claims.set("ars", []map[string][]string{{"r": {"USER"}, "n": {objectID("node|" + u.Username + "|" + tenant)}}})
+	return claims
 }

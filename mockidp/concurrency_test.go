@@ -3,17 +3,21 @@ package mockidp_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 
 	"github.com/idpconform/idpconform/mockidp"
 )
 
-// Hundreds of concurrent flows: every token, jti and code is unique, no
+// Hundreds of concurrent requests: every token, jti and code is unique, no
 // state is lost, and introspection agrees with what was issued and revoked.
+// Each request has its own goroutine, and all wait at one gate, so the
+// client credentials requests reach the mock hundreds at once (interleaved
+// with login flows) instead of a few workers' worth at a time.
 func TestConcurrentFlows(t *testing.T) {
 	h := start(t, mockidp.Options{AutoLogin: true, SigningAlg: "ES256"})
-	const workers, perWorker, flows = 20, 15, 40
+	const ccRequests, flows = 320, 40
 
 	var mu sync.Mutex
 	var opaque, jwts, refreshes, ids, codes []string
@@ -22,30 +26,34 @@ func TestConcurrentFlows(t *testing.T) {
 		*dst = append(*dst, v)
 		mu.Unlock()
 	}
-	var wg sync.WaitGroup
-	for w := range workers {
+	var wg, ready sync.WaitGroup
+	gate := make(chan struct{})
+	ready.Add(ccRequests + flows)
+	for i := range ccRequests {
 		wg.Go(func() {
-			for i := range perWorker {
-				cr := ccBasic
-				if (w+i)%2 == 0 {
-					cr = ccPost
-				}
-				r := h.post(mockidp.PathToken, cr, url.Values{"grant_type": {"client_credentials"}})
-				if r.status != http.StatusOK {
-					t.Errorf("cc: HTTP %d %s", r.status, r.body)
-					return
-				}
-				if cr == ccPost {
-					add(&opaque, r.str("access_token"))
-				} else {
-					add(&jwts, r.str("access_token"))
-				}
+			cr := ccBasic
+			if i%2 == 0 {
+				cr = ccPost
+			}
+			ready.Done()
+			<-gate
+			r := h.post(mockidp.PathToken, cr, url.Values{"grant_type": {"client_credentials"}})
+			if r.status != http.StatusOK {
+				t.Errorf("cc: HTTP %d %s", r.status, r.body)
+				return
+			}
+			if cr == ccPost {
+				add(&opaque, r.str("access_token"))
+			} else {
+				add(&jwts, r.str("access_token"))
 			}
 		})
 	}
 	for range flows {
 		wg.Go(func() {
 			b := h.browser()
+			ready.Done()
+			<-gate
 			res := b.fetch(http.MethodGet, h.authorizeURL(mockidp.ClientCode, url.Values{"login_hint": {mockidp.UserAlice}}), nil)
 			loc, err := url.Parse(res.header.Get("Location"))
 			if err != nil || loc.Query().Get("code") == "" {
@@ -71,40 +79,22 @@ func TestConcurrentFlows(t *testing.T) {
 			add(&ids, rr.str("id_token"))
 		})
 	}
+	ready.Wait()
+	close(gate)
 	wg.Wait()
 	if t.Failed() {
 		return
 	}
-	if len(opaque)+len(jwts) != workers*perWorker+2*flows || len(codes) != flows {
+	if len(opaque)+len(jwts) != ccRequests+2*flows || len(codes) != flows {
 		t.Fatalf("lost results: %d opaque, %d jwt, %d codes", len(opaque), len(jwts), len(codes))
 	}
-	unique := map[string]string{}
-	check := func(kind string, vals []string) {
-		for _, v := range vals {
-			if v == "" {
-				t.Errorf("empty %s", kind)
-			}
-			if prev, dup := unique[v]; dup {
-				t.Errorf("%s issued twice (also as %s)", kind, prev)
-			}
-			unique[v] = kind
-		}
+	for _, p := range uniquenessProblems(t, []issuedValues{
+		{"opaque token", opaque}, {"jwt", jwts}, {"refresh token", refreshes}, {"id token", ids}, {"code", codes},
+	}) {
+		t.Error(p)
 	}
-	check("opaque token", opaque)
-	check("jwt", jwts)
-	check("refresh token", refreshes)
-	check("id token", ids)
-	check("code", codes)
-	jtis := map[string]bool{}
-	for _, tok := range append(append([]string{}, jwts...), ids...) {
-		jti, _ := unverified(t, tok).claims["jti"].(string)
-		if jti == "" || jtis[jti] {
-			t.Errorf("jti %q missing or repeated", jti)
-		}
-		jtis[jti] = true
-	}
-	// 300 cc + 40 × (code: access, refresh, ID; refresh: the same three).
-	if want := workers*perWorker + flows*6; h.srv.IssuedCount() != want {
+	// 320 cc + 40 × (code: access, refresh, ID; refresh: the same three).
+	if want := ccRequests + flows*6; h.srv.IssuedCount() != want {
 		t.Errorf("IssuedCount %d, want %d", h.srv.IssuedCount(), want)
 	}
 
@@ -132,4 +122,68 @@ func TestConcurrentFlows(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// issuedValues is one kind of value the mock handed out.
+type issuedValues struct {
+	kind string
+	vals []string
+}
+
+// uniquenessProblems says which values are empty or given out twice (across
+// kinds too), and which JWTs (kinds "jwt" and "id token") lack a jti or
+// repeat one. It never prints a value.
+func uniquenessProblems(t *testing.T, groups []issuedValues) []string {
+	t.Helper()
+	var problems []string
+	seen := map[string]string{}
+	jtis := map[string]bool{}
+	for _, g := range groups {
+		for _, v := range g.vals {
+			if v == "" {
+				problems = append(problems, "empty "+g.kind)
+				continue
+			}
+			if prev, dup := seen[v]; dup {
+				problems = append(problems, g.kind+" issued twice (also as "+prev+")")
+			}
+			seen[v] = g.kind
+			if g.kind != "jwt" && g.kind != "id token" {
+				continue
+			}
+			jti, _ := unverified(t, v).claims["jti"].(string)
+			if jti == "" || jtis[jti] {
+				problems = append(problems, g.kind+": jti missing or repeated")
+			}
+			jtis[jti] = true
+		}
+	}
+	return problems
+}
+
+// The failing twin: a mock giving every JWT the same jti, asked concurrently
+// too, is caught, and so is a value handed out twice.
+func TestConcurrentFlowsUniquenessCheckFails(t *testing.T) {
+	f, err := mockidp.ParseFault("duplicate-jti")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, mockidp.Options{SigningAlg: "ES256", Faults: []mockidp.Fault{f}})
+	const n = 20
+	toks := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			toks[i] = h.post(mockidp.PathToken, ccBasic, url.Values{"grant_type": {"client_credentials"}}).str("access_token")
+		})
+	}
+	wg.Wait()
+	got := uniquenessProblems(t, []issuedValues{{"jwt", toks}})
+	if len(got) != n-1 || got[0] != "jwt: jti missing or repeated" {
+		t.Errorf("duplicate-jti: problems %q, want %d of jti repeated", got, n-1)
+	}
+	got = uniquenessProblems(t, []issuedValues{{"opaque token", []string{"a", "b"}}, {"code", []string{"b", ""}}})
+	if want := []string{"code issued twice (also as opaque token)", "empty code"}; !slices.Equal(got, want) {
+		t.Errorf("repeated and empty values: problems %q, want %q", got, want)
+	}
 }

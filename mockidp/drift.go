@@ -127,10 +127,31 @@ func (d Drift) String() string {
 	return string(d.Name) + "=" + d.Value
 }
 
+// Effective returns the drift with the value it acts on, its default
+// filled in when none was given ("drop-claim" is "drop-claim=sub"), so what
+// a run rehearses is never left to the reader to look up.
+func (d Drift) Effective() string {
+	if d.Value != "" {
+		return d.String()
+	}
+	if info, ok := LookupDrift(d.Name); ok && info.Default != "" {
+		return string(d.Name) + "=" + info.Default
+	}
+	return string(d.Name)
+}
+
 // ParseDrift reads "name" or "name=value", e.g. "drop-claim=recipientId".
+// "name=" with nothing after it is refused: it reads like a value was meant,
+// and quietly taking the default would rehearse another change.
 func ParseDrift(s string) (Drift, error) {
-	name, value, _ := strings.Cut(strings.TrimSpace(s), "=")
+	name, value, withValue := strings.Cut(strings.TrimSpace(s), "=")
 	d := Drift{Name: DriftName(name), Value: value}
+	if info, ok := LookupDrift(d.Name); ok && withValue && value == "" {
+		if info.Param == "" {
+			return Drift{}, fmt.Errorf("drift %s takes no value, got an empty one after \"=\"", d.Name)
+		}
+		return Drift{}, fmt.Errorf("drift %s: empty value after \"=\"; expected %s=%s, or %s alone for the default %s", d.Name, d.Name, info.Param, d.Name, info.Default)
+	}
 	if err := d.check(); err != nil {
 		return Drift{}, err
 	}
@@ -198,6 +219,29 @@ func (d *Drift) check() error {
 			return bad("expected one of %s", strings.Join(signingAlgNames(), ", "))
 		}
 		d.p.alg = alg
+	}
+	return nil
+}
+
+// CheckDriftForProfile refuses a drift that names a claim (drop-claim,
+// claim-type) which the profile never issues: it would change nothing, and a
+// rehearsal of it would pass for the wrong reason. The error lists the
+// profile's claims. Other drifts pass.
+func CheckDriftForProfile(profile string, d Drift) error {
+	if d.Name != DriftDropClaim && d.Name != DriftClaimType {
+		return nil
+	}
+	p, err := LookupProfile(profile)
+	if err != nil {
+		return err
+	}
+	if err := d.check(); err != nil {
+		return err
+	}
+	claims := p.Claims()
+	if !slices.Contains(claims, d.p.text) {
+		return fmt.Errorf("drift %s: profile %s never issues a claim %q; its tokens and userinfo answers carry %s",
+			d.Effective(), p.Name, d.p.text, strings.Join(claims, ", "))
 	}
 	return nil
 }

@@ -444,6 +444,9 @@ func (m *IdP) SetDrift(ds ...Drift) error {
 		if err := d.check(); err != nil {
 			return err
 		}
+		if err := CheckDriftForProfile(m.profile.Name, d); err != nil {
+			return err
+		}
 		checked = append(checked, d)
 	}
 	set := newDriftSet(checked)

@@ -2,6 +2,7 @@ package mockidp
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -131,25 +132,152 @@ func TestVarint(t *testing.T) {
 	}
 }
 
-// README.md documents every fault and drift of the catalogues.
+// README.md documents every fault and drift of the catalogues, each row as
+// the catalogue has it: a row that grades a fault SHOULD where the
+// catalogue (and so `mock --list` and the selftest) says MUST misleads.
 func TestReadmeListsCatalogues(t *testing.T) {
 	b, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range faultCatalog {
-		if !strings.Contains(string(b), "| `"+string(f.Name)+"` |") {
-			t.Errorf("README.md lacks fault %s", f.Name)
-		}
-	}
-	for _, d := range driftCatalog {
-		if !strings.Contains(string(b), "| `"+string(d.Name)+"` |") {
-			t.Errorf("README.md lacks drift %s", d.Name)
-		}
+	readme := string(b)
+	for _, p := range readmeCatalogueProblems(readme) {
+		t.Error(p)
 	}
 	for _, p := range Profiles() {
-		if !strings.Contains(string(b), "| `"+p+"` |") {
+		if !strings.Contains(readme, "| `"+p+"` |") {
 			t.Errorf("README.md lacks profile %s", p)
 		}
 	}
+}
+
+// The failing twin: rows that drift from the catalogue in each column are
+// named, as is a row for something the catalogue does not have.
+func TestReadmeCatalogueCheckFails(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := string(b)
+	cases := []struct{ from, to, want string }{
+		// The row as it was before severity was checked.
+		{"numerical values are JSON numbers) (MUST)", "SHOULD)", "fault expires-in-string: violates: README has"},
+		{"| `token-type` | `TYPE` (`JWT`) |", "| `token-type` | `TYPE` (`Bearer`) |", "fault token-type: value"},
+		{"RFC 7636 §4.6 (MUST) | authcode, security |", "RFC 7636 §4.6 (MUST) | authcode |", "fault pkce-ignored: caught by"},
+		{"| `unstable-sub` |  | yes |", "| `unstable-sub` |  | no |", "drift unstable-sub: breaking"},
+		{"| `aud-flip` |  | no | sends aud", "| `aud-flip` |  | no | flips aud", "drift aud-flip: what changes"},
+		{"| `no-pragma` |", "| `no-pragmas` |", "README.md lacks fault no-pragma"},
+	}
+	for _, c := range cases {
+		if !strings.Contains(good, c.from) {
+			t.Fatalf("README.md has no %q to change", c.from)
+		}
+		bad := strings.Replace(good, c.from, c.to, 1)
+		got := strings.Join(readmeCatalogueProblems(bad), "\n")
+		if !strings.Contains(got, c.want) {
+			t.Errorf("README with %q for %q: problems\n%s\nwant one containing %q", c.to, c.from, got, c.want)
+		}
+	}
+}
+
+// readmeCatalogueProblems compares the fault and drift tables of readme
+// with faultCatalog and driftCatalog, column by column.
+func readmeCatalogueProblems(readme string) []string {
+	rows := map[string][]string{} // "fault x" / "drift x" -> cells after the name
+	table := ""
+	for _, line := range strings.Split(readme, "\n") {
+		switch {
+		case strings.HasPrefix(line, "| fault |"):
+			table = "fault"
+			continue
+		case strings.HasPrefix(line, "| drift |"):
+			table = "drift"
+			continue
+		case !strings.HasPrefix(line, "|"):
+			table = ""
+			continue
+		case table == "" || strings.HasPrefix(line, "|---"):
+			continue
+		}
+		cells := tableCells(line)
+		if len(cells) == 0 {
+			continue
+		}
+		rows[table+" "+strings.Trim(cells[0], "`")] = cells[1:]
+	}
+	var problems []string
+	check := func(key string, cols []string, want []string) {
+		got, ok := rows[key]
+		if !ok {
+			problems = append(problems, "README.md lacks "+key)
+			return
+		}
+		delete(rows, key)
+		if len(got) != len(want) {
+			problems = append(problems, fmt.Sprintf("%s: README has %d columns after the name, want %d", key, len(got), len(want)))
+			return
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				problems = append(problems, fmt.Sprintf("%s: %s: README has %q, the catalogue %q", key, cols[i], got[i], want[i]))
+			}
+		}
+	}
+	for _, f := range faultCatalog {
+		caught := strings.Join(f.CaughtBy, ", ")
+		if len(f.Profiles) > 0 {
+			caught += " (" + strings.Join(f.Profiles, ", ") + " only)"
+		}
+		check("fault "+string(f.Name), []string{"value", "what goes wrong", "violates", "caught by"},
+			[]string{readmeValue(f.Param, f.Default), f.Description, f.Violates + " (" + f.Severity + ")", caught})
+	}
+	for _, d := range driftCatalog {
+		breaking := "no"
+		if d.Breaking {
+			breaking = "yes"
+		}
+		check("drift "+string(d.Name), []string{"value", "breaking", "what changes"},
+			[]string{readmeValue(d.Param, d.Default), breaking, d.Description})
+	}
+	for key := range rows {
+		problems = append(problems, "README.md documents "+key+", which the catalogue does not have")
+	}
+	slices.Sort(problems)
+	return problems
+}
+
+// readmeValue is the value column: the syntax and its default, each in
+// backquotes, with | escaped as Markdown tables need.
+func readmeValue(param, def string) string {
+	if param == "" {
+		return ""
+	}
+	v := "`" + strings.ReplaceAll(param, "|", `\|`) + "`"
+	if def != "" {
+		v += " (`" + def + "`)"
+	}
+	return v
+}
+
+// tableCells splits a Markdown table row on the | that are not escaped.
+func tableCells(line string) []string {
+	line = strings.TrimSpace(line)
+	line = strings.TrimPrefix(line, "|")
+	line = strings.TrimSuffix(line, "|")
+	var cells []string
+	var cur strings.Builder
+	for i := 0; i < len(line); i++ {
+		if line[i] == '\\' && i+1 < len(line) && line[i+1] == '|' {
+			cur.WriteString(`\|`)
+			i++
+			continue
+		}
+		if line[i] == '|' {
+			cells = append(cells, strings.TrimSpace(cur.String()))
+			cur.Reset()
+			continue
+		}
+		cur.WriteByte(line[i])
+	}
+	return append(cells, strings.TrimSpace(cur.String()))
 }

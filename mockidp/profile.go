@@ -82,6 +82,48 @@ func LookupProfile(name string) (Profile, error) {
 	return p, nil
 }
 
+// Claims returns, sorted, the name of every claim the profile's tokens
+// (ID, access and Akkess tokens) and userinfo answers can carry before
+// drift. The names are read off claim sets the profile builds for the widest
+// case (a user with every attribute, every scope, a login with a session,
+// two audiences), so the list cannot fall behind the code that mints.
+func (p Profile) Claims() []string {
+	u := &User{Username: "u", Name: "n", GivenName: "g", FamilyName: "f", Nickname: "k", Email: "e", Locale: "l",
+		UpdatedAt: time.Unix(1, 0), Claims: map[string]any{}, Tenants: []string{"t"}}
+	scopes := []string{"openid", "profile", "email", "offline_access"}
+	for scope, names := range customScopeClaims {
+		scopes = append(scopes, scope)
+		for _, n := range names {
+			u.Claims[n] = "x"
+		}
+	}
+	c := &Client{ID: "c", ExtraAudiences: []string{"other"}}
+	at := time.Unix(1, 0)
+	x := &mint{prof: p, client: c, user: u, sub: "s", scopes: scopes,
+		fam:      &family{authTime: at, rat: at, sid: "sid", grantID: "grant", accounts: []string{"a"}},
+		accounts: []string{"a"}, nonce: "n", iat: 1, exp: 2, jti: "j", atHash: "h",
+		aud: []string{c.ID, "other"}, issuer: "https://issuer.invalid", jwksURI: "https://issuer.invalid/jwks"}
+	names := map[string]bool{}
+	add := func(cs *claimSet) {
+		for _, n := range cs.Names() {
+			names[n] = true
+		}
+	}
+	add(p.v.idToken(x))
+	access, _ := p.v.accessToken(x)
+	add(access)
+	add(p.v.userinfo(x))
+	if p.Name == ProfileAkkess {
+		add(akkessClaims(x, u, c.ID, "t", "j"))
+	}
+	out := make([]string, 0, len(names))
+	for n := range names {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // mint is what a profile builds a token from.
 type mint struct {
 	m        *IdP

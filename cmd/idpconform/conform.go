@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -95,7 +94,7 @@ kept in the report's notes.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&fl.target, "target", "t", "", "target file (YAML); default: the bundled mock")
-	f.StringVar(&fl.mockProfile, "mock-profile", "", "run against the bundled mock with this profile: "+strings.Join(target.MockProfiles, ", "))
+	f.StringVar(&fl.mockProfile, "mock-profile", "", "run against the bundled mock as this vendor, with its bundled target fixtures/targets/mock-PROFILE.yaml (with --target: only swap that file's mock profile): "+strings.Join(target.MockProfiles, ", "))
 	f.StringArrayVar(&fl.mockDrift, "mock-drift", nil, "add a drift to the bundled mock (repeatable), e.g. drop-claim=sub; list: idpconform mock --list")
 	f.StringArrayVar(&fl.mockFaults, "mock-fault", nil, "add a fault to the bundled mock (repeatable), e.g. latency=50ms; list: idpconform mock --list")
 	f.StringVarP(&fl.labelFilter, "label-filter", "l", "", `Ginkgo label filter, e.g. "client-credentials && !expiry"`)
@@ -207,32 +206,34 @@ func runConform(cmd *cobra.Command, fl conformFlags) error {
 }
 
 // loadTarget reads the target file, or the embedded mock target when none
-// is given, and applies --mock-profile.
+// is given. With no file, --mock-profile P selects the embedded
+// fixtures/targets/mock-P.yaml; with a file, it replaces the profile of that
+// file's mock section and keeps the rest as the user wrote it.
 func loadTarget(path, mockProfile string) (*target.Target, error) {
+	if mockProfile != "" && !contains(target.MockProfiles, mockProfile) {
+		return nil, usageError("--mock-profile %q: expected one of %s", mockProfile, strings.Join(target.MockProfiles, ", "))
+	}
 	var tg *target.Target
 	var err error
 	if path == "" {
-		src, rerr := fixtures.FS.ReadFile(fixtures.MockTargetPath)
-		if rerr != nil {
-			return nil, fmt.Errorf("embedded mock target: %w", rerr)
+		embedded := fixtures.MockTargetPath
+		if mockProfile != "" {
+			embedded = fixtures.MockProfileTargetPath(mockProfile)
 		}
-		tg, err = target.Parse("fixtures/"+fixtures.MockTargetPath+" (embedded)", src, os.LookupEnv)
+		src, rerr := fixtures.FS.ReadFile(embedded)
+		if rerr != nil {
+			return nil, fmt.Errorf("embedded mock target %s: %w", embedded, rerr)
+		}
+		tg, err = target.Parse("fixtures/"+embedded+" (embedded)", src, os.LookupEnv)
 	} else {
 		tg, err = target.Load(path)
 	}
 	if err != nil {
-		var ce *target.ConfigError
-		if errors.As(err, &ce) {
-			return nil, configError(err)
-		}
 		return nil, configError(err)
 	}
 	if mockProfile != "" {
 		if tg.Mock == nil {
 			return nil, usageError("--mock-profile needs a mock target, but %s names the real issuer %s", tg.File, tg.Issuer)
-		}
-		if !contains(target.MockProfiles, mockProfile) {
-			return nil, usageError("--mock-profile %q: expected one of %s", mockProfile, strings.Join(target.MockProfiles, ", "))
 		}
 		tg.Mock.Profile = mockProfile
 	}

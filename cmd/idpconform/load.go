@@ -172,7 +172,7 @@ Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
 	f := cmd.Flags()
 	f.StringVarP(&fl.target, "target", "t", "", "target file (YAML); default: the bundled mock")
 	f.BoolVar(&fl.debug, "debug", false, "log the HTTP exchanges of setup and token verification to stderr (redacted); attack hits are not logged")
-	f.StringVar(&fl.mockProfile, "mock-profile", "", "run against the bundled mock with this profile: "+strings.Join(target.MockProfiles, ", "))
+	f.StringVar(&fl.mockProfile, "mock-profile", "", "run against the bundled mock as this vendor, with its bundled target fixtures/targets/mock-PROFILE.yaml (with --target: only swap that file's mock profile): "+strings.Join(target.MockProfiles, ", "))
 	f.StringArrayVar(&fl.mockDrift, "mock-drift", nil, "add a drift to the bundled mock (repeatable), e.g. rotate-key=5; list: idpconform mock --list")
 	f.StringArrayVar(&fl.mockFaults, "mock-fault", nil, "add a fault to the bundled mock (repeatable), e.g. latency=20ms..80ms@token; list: idpconform mock --list")
 	f.StringVar(&fl.mockAlg, "mock-alg", "", "signing algorithm of the embedded mock (default "+defaultLoadAlg+" for load; RS256, PS256, ES256, ES384, ES512, EdDSA)")

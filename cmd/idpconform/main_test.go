@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/idpconform/idpconform/internal/results"
 )
 
 // These tests build the real binary and run it as a user would.
@@ -262,12 +264,27 @@ func TestStandaloneMock(t *testing.T) {
 		t.Fatal("mock did not start")
 	}
 
-	r := runBin(t, t.TempDir(), []string{"IDPCONFORM_MOCK_ISSUER=http://" + addr}, "conform", "--target", repoFile(t, "fixtures/targets/local-mock.yaml"))
+	runDir := t.TempDir()
+	r := runBin(t, runDir, []string{"IDPCONFORM_MOCK_ISSUER=http://" + addr}, "conform", "--target", repoFile(t, "fixtures/targets/local-mock.yaml"))
 	if r.code != 0 {
 		t.Fatalf("conform against the standalone mock: exit %d\n%s", r.code, r.all())
 	}
 	if !strings.Contains(r.stdout, "issuer http://"+addr) {
 		t.Errorf("summary does not name the issuer:\n%s", r.stdout)
+	}
+	// local-mock.yaml declares what the standalone mock serves, so every
+	// scenario of the generic profile runs, not only discovery and client
+	// credentials.
+	passed := map[string]int{}
+	for _, s := range readConformRun(t, filepath.Join(runDir, "idpconform-report", "results.json")).Specs {
+		if s.State == results.Passed {
+			passed[s.Scenario]++
+		}
+	}
+	for _, sc := range []string{"discovery", "client-credentials", "authcode", "refresh", "introspection", "revocation", "expiry", "security"} {
+		if passed[sc] == 0 {
+			t.Errorf("no %s spec passed against the standalone mock; passed by scenario: %v", sc, passed)
+		}
 	}
 
 	// Interrupted, the mock stops cleanly with status 0.

@@ -242,8 +242,12 @@ func runMock(cmd *cobra.Command, fl mockFlags) error {
 		st := m.State()
 		fmt.Fprintf(out, "mock IdP (profile %s, %s) serving issuer %s\n", st.Profile, st.SigningAlg, st.Issuer)
 		fmt.Fprintf(out, "  discovery: %s%s\n", st.Issuer, mockidp.PathDiscovery)
-		if len(st.Drift) > 0 {
-			fmt.Fprintf(out, "  drift: %s\n", strings.Join(st.Drift, ", "))
+		if ds := m.ActiveDrift(); len(ds) > 0 {
+			eff := make([]string, len(ds))
+			for i, d := range ds {
+				eff[i] = d.Effective()
+			}
+			fmt.Fprintf(out, "  drift: %s\n", strings.Join(eff, ", "))
 		}
 		if len(st.Faults) > 0 {
 			fmt.Fprintf(out, "  faults: %s\n", strings.Join(st.Faults, ", "))

@@ -163,3 +163,31 @@ func TestConformMockFlags(t *testing.T) {
 		}
 	}
 }
+
+// The banner says which claim a drift acts on, its default included; an
+// empty value and a claim the profile never issues are refused, the latter
+// with the profile's claims.
+func TestMockDriftNamesItsClaim(t *testing.T) {
+	_, banner := startMock(t, "--drift", "drop-claim", "--drift", "reorder-claims")
+	if !strings.Contains(banner, "drift: drop-claim=sub, reorder-claims=reverse") {
+		t.Errorf("banner does not name the drifts' values:\n%s", banner)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--drift", "drop-claim="}, `drift drop-claim: empty value after "="`},
+		{[]string{"--profile", "akoya", "--drift", "claim-type=nonexist"}, "profile akoya never issues a claim \"nonexist\"; its tokens and userinfo answers carry accounts,"},
+		{[]string{"--issuer", "old=akoya-legacy", "--drift", "old/drop-claim=recipientId"}, "profile akoya-legacy never issues a claim \"recipientId\""},
+	} {
+		r := runBin(t, t.TempDir(), nil, append([]string{"mock", "--addr", "127.0.0.1:0"}, c.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: exit %d, want 2 saying %q\n%s", c.args, r.code, c.want, r.all())
+		}
+	}
+	// The twin of the refusal: the profile that issues the claim takes it.
+	_, banner = startMock(t, "--profile", "akoya", "--drift", "claim-type=recipientId")
+	if !strings.Contains(banner, "drift: claim-type=recipientId") {
+		t.Errorf("akoya with claim-type=recipientId:\n%s", banner)
+	}
+}

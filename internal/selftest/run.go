@@ -65,7 +65,7 @@ func Run(ctx context.Context, rows []Row, o Options) ([]Outcome, error) {
 
 // Target returns the bundled target file of a mock profile.
 func Target(profile string) (*target.Target, error) {
-	path := fixtures.TargetsDir + "/mock-" + profile + ".yaml"
+	path := fixtures.MockProfileTargetPath(profile)
 	src, err := fixtures.FS.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("bundled target for profile %s: %w", profile, err)

@@ -282,7 +282,11 @@ func validateMock(m *Mock) []yamlfile.Problem {
 		ps = append(ps, yamlfile.Errorf("$.mock.signing_alg", "unsupported signing alg %q; expected one of %s", m.SigningAlg, strings.Join(DefaultSigningAlgs, ", ")))
 	}
 	for i, s := range m.Drift {
-		if _, err := mockidp.ParseDrift(s); err != nil {
+		d, err := mockidp.ParseDrift(s)
+		if err == nil && slices.Contains(MockProfiles, m.Profile) {
+			err = mockidp.CheckDriftForProfile(m.Profile, d)
+		}
+		if err != nil {
 			ps = append(ps, yamlfile.Errorf(fmt.Sprintf("$.mock.drift[%d]", i), "%s", err))
 		}
 	}

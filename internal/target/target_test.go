@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -302,6 +304,8 @@ func TestMockSectionBad(t *testing.T) {
 		want           []string
 	}{
 		{"unknown drift", "drop-claim=recipientId", "drop-claims=recipientId", []string{"m.yaml:7:7:", "mock.drift[0]", `unknown drift "drop-claims"`, "valid drifts:"}},
+		{"drift claim the profile never issues", "drop-claim=recipientId", "claim-type=nonexist", []string{"m.yaml:7:7:", "mock.drift[0]", `profile akoya never issues a claim "nonexist"`, "recipientId"}},
+		{"empty drift value", "drop-claim=recipientId", "drop-claim=", []string{"m.yaml:7:7:", "mock.drift[0]", `drift drop-claim: empty value after "="`}},
 		{"bad fault value", "latency=20ms..80ms@token", "latency=soon", []string{"m.yaml:10:7:", "mock.faults[0]", "duration"}},
 		{"vendor fault elsewhere", "profile: akoya", "profile: generic", []string{"m.yaml:11:7:", "applies to profile akoya, akoya-legacy only"}},
 		{"bad alg", "signing_alg: ES256", "signing_alg: HS256", []string{"m.yaml:4:16:", "unsupported signing alg"}},
@@ -397,5 +401,55 @@ func TestParseWithDirective(t *testing.T) {
 	}
 	if err := tg.Err([]yamlfile.Problem{yamlfile.Errorf("$.issuer", "x")}); err == nil || !strings.HasPrefix(err.Error(), "demo.yaml:4:") {
 		t.Errorf("issuer is not placed at line 4: %v", err)
+	}
+}
+
+// mirrorDiff names what of b differs from a among the fields a standalone
+// mock's target must copy from the embedded one.
+func mirrorDiff(a, b *Target) []string {
+	var out []string
+	if !reflect.DeepEqual(a.Clients, b.Clients) {
+		out = append(out, "clients")
+	}
+	if !reflect.DeepEqual(a.Users, b.Users) {
+		out = append(out, "users")
+	}
+	if !reflect.DeepEqual(a.Capabilities, b.Capabilities) {
+		out = append(out, "capabilities")
+	}
+	if !reflect.DeepEqual(a.Contracts, b.Contracts) {
+		out = append(out, "contracts")
+	}
+	if a.ClockSkew != b.ClockSkew {
+		out = append(out, "clock_skew")
+	}
+	return out
+}
+
+// local-mock.yaml is for `idpconform mock` in another process, which serves
+// the same clients and users as the embedded generic mock; declaring less
+// skips specs the mock would pass.
+func TestLocalMockMirrorsMock(t *testing.T) {
+	t.Setenv("IDPCONFORM_MOCK_ISSUER", "") // empty takes the file's default
+	embedded, err := Load("../../fixtures/targets/mock.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := Load("../../fixtures/targets/local-mock.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := mirrorDiff(embedded, local); len(d) > 0 {
+		t.Errorf("fixtures/targets/local-mock.yaml differs from mock.yaml in %v", d)
+	}
+	if local.Mock != nil || local.Issuer != "http://127.0.0.1:18080" {
+		t.Errorf("local-mock.yaml: mock section %v, issuer %q; want none and the standalone mock's default address", local.Mock, local.Issuer)
+	}
+	// The twin: a target declaring less is caught.
+	fewer := *local
+	fewer.Clients = local.Clients[:2]
+	fewer.Capabilities = local.Capabilities[:2]
+	if d := mirrorDiff(embedded, &fewer); !slices.Equal(d, []string{"clients", "capabilities"}) {
+		t.Errorf("a target with two clients and two capabilities: differences %v, want [clients capabilities]", d)
 	}
 }
