@@ -219,7 +219,29 @@ func TestEachSpecCatchesItsMisbehaviour(t *testing.T) {
 				return 200, false
 			}
 			return 0, false
-		}, fails: []string{"rejects a wrong client secret"}},
+		}, fails: []string{"rejects a wrong client secret", "without client authentication"}},
+		{name: "invalid_client as 403", path: mockidp.PathToken, mutate: func(_ http.Header, b map[string]any) (int, bool) {
+			if b["error"] == "invalid_client" {
+				return http.StatusForbidden, false
+			}
+			return 0, false
+		}, fails: []string{"rejects a wrong client secret", "without client authentication"}},
+		{name: "unsupported grant type issued a token", path: mockidp.PathToken, mutate: func(_ http.Header, b map[string]any) (int, bool) {
+			if b["error"] == "unsupported_grant_type" {
+				for k := range b {
+					delete(b, k)
+				}
+				b["access_token"], b["token_type"] = "issued-for-any-grant-token", "Bearer"
+				return 200, false
+			}
+			return 0, false
+		}, fails: []string{"refuses an unsupported grant type"}},
+		{name: "unsupported grant type as invalid_request", path: mockidp.PathToken, mutate: func(_ http.Header, b map[string]any) (int, bool) {
+			if b["error"] == "unsupported_grant_type" {
+				b["error"] = "invalid_request"
+			}
+			return 0, false
+		}, fails: []string{"refuses an unsupported grant type"}},
 		{name: "signature broken", path: mockidp.PathToken, mutate: func(_ http.Header, b map[string]any) (int, bool) {
 			if at, ok := b["access_token"].(string); ok && strings.Count(at, ".") == 2 {
 				b["access_token"] = at[:len(at)-4] + "AAAA"
