@@ -258,7 +258,7 @@ func TestPKCEPlainDeclared(t *testing.T) {
 // Whether a replayed refresh token kills the grant is the server's choice;
 // the declared rotation says which, and the other choice fails.
 func TestRefreshReuseVariant(t *testing.T) {
-	const spec = "refresh treats a used refresh token as the target declares"
+	const spec = "refresh treats a used refresh token of client code as the target declares"
 	// The bundled target's first refresh client, idpconform-code, is
 	// registered at the mock with reuse detection.
 	first := func(rotation string) func(string) string {
@@ -292,5 +292,44 @@ func TestRefreshReuseVariant(t *testing.T) {
 				t.Errorf("did not pass\n%s", out)
 			}
 		})
+	}
+}
+
+// Every refresh client's declared rotation is checked, not only the first
+// client's: the bundled target passes for each of them, and declaring the
+// wrong policy for the mock's rotate-only and static clients fails exactly
+// their specs while the first client's still pass.
+func TestRotationCheckedPerRefreshClient(t *testing.T) {
+	r, out, _ := run(t, editedTarget(t, func(s string) string { return s }, nil), "refresh")
+	_, passed := specStates(r)
+	for _, name := range []string{"code", "consent", "refresh-rotate", "refresh-static"} {
+		for _, spec := range []string{"refresh rotates refresh tokens of client " + name + " as the target declares",
+			"refresh treats a used refresh token of client " + name + " as the target declares"} {
+			if !slices.Contains(passed, spec) {
+				t.Errorf("bundled target: %q did not pass\n%s", spec, out)
+			}
+		}
+	}
+
+	misdeclared := func(s string) string {
+		// refresh-rotate keeps the grant alive after a replay; refresh-static
+		// never rotates.
+		s = strings.Replace(s, "refresh_token_ttl: 720h\n    refresh:\n      rotation: rotate\n", "refresh_token_ttl: 720h\n    refresh:\n      rotation: rotate-reuse-detection\n", 1)
+		return strings.Replace(s, "rotation: none\n", "rotation: rotate\n", 1)
+	}
+	r, out, _ = run(t, editedTarget(t, misdeclared, nil), "refresh")
+	failed, passed := specStates(r)
+	want := []string{
+		"refresh revokes the token family of client refresh-rotate when a used refresh token comes back",
+		"refresh rotates refresh tokens of client refresh-static as the target declares",
+		"refresh treats a used refresh token of client refresh-static as the target declares",
+	}
+	for _, spec := range want {
+		if !slices.Contains(failed, spec) {
+			t.Errorf("misdeclared: %q did not fail\n%s", spec, out)
+		}
+	}
+	if !slices.Contains(passed, "refresh treats a used refresh token of client code as the target declares") {
+		t.Errorf("misdeclared others: the first client's spec did not pass\n%s", out)
 	}
 }

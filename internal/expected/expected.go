@@ -26,7 +26,7 @@ type File struct {
 // Entry is one known deviation.
 type Entry struct {
 	// Spec matches spec names: the full name as printed
-	// ("refresh treats a used refresh token as the target declares"), or a
+	// ("refresh treats a used refresh token of client code as the target declares"), or a
 	// regular expression when it starts with "~".
 	Spec   string `yaml:"spec"`
 	Reason string `yaml:"reason"`
