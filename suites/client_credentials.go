@@ -213,6 +213,22 @@ func clientCredentialsSpecs(f *fw.Framework) {
 			Expect(strings.TrimPrefix(strings.ToLower(tok.Header.Typ), "application/")).To(Equal("at+jwt"), "typ header")
 		})
 
+	// Requirement: the target's token-response contract (RFC 6749 §5.1 for
+	// rfc6749-token-response)
+	// Description: a successful token response has every member the
+	// contract makes mandatory with its type, and tokens with the entropy
+	// it asks for (RFC 6749 §10.10: not guessable); members the contract
+	// does not name are reported, never failed. Token values are judged in
+	// memory, never quoted.
+	f.It("meets the token response contract",
+		req("RFC 6749 §5.1", fw.MUST),
+		func(ctx context.Context, s *fw.Spec) {
+			ct := contractFor(s, s.Target.Contracts.TokenResponse, "token_response")
+			tr := requestCC(ctx, s, s.ClientFor(target.GrantClientCredentials))
+			fw.ExpectIssued(tr)
+			expectContract(s, ct, tr.Fields)
+		})
+
 	// Requirement: the target's access-token contract (RFC 9068 §2.2 for
 	// rfc9068-access-token)
 	// Description: every mandatory claim is present with its type; claims

@@ -199,6 +199,12 @@ func TestEachSpecCatchesItsMisbehaviour(t *testing.T) {
 			}
 			return 0, false
 		}, warns: []string{"issues no refresh token"}},
+		{name: "guessable refresh token in client credentials", path: mockidp.PathToken, mutate: func(_ http.Header, b map[string]any) (int, bool) {
+			if _, ok := b["access_token"]; ok {
+				b["refresh_token"] = "aaaa"
+			}
+			return 0, false
+		}, fails: []string{"meets the token response contract"}, warns: []string{"issues no refresh token"}},
 		{name: "expires_in missing", path: mockidp.PathToken, mutate: func(_ http.Header, b map[string]any) (int, bool) {
 			delete(b, "expires_in")
 			return 0, false
@@ -298,6 +304,28 @@ func TestEachSpecCatchesItsMisbehaviour(t *testing.T) {
 				t.Errorf("verdict %s with %d expected failures", r.Summary.Verdict, len(m.fails))
 			}
 		})
+	}
+}
+
+// The introspection answer is checked against the target's contract: exp
+// sent as a string breaks it and fails that spec alone; the bundled mock
+// unmutated passes it (TestBundledMockPasses).
+func TestIntrospectionContractCatchesBadMember(t *testing.T) {
+	tg := hostileTarget(t, mutation{path: mockidp.PathIntrospect, mutate: func(_ http.Header, b map[string]any) (int, bool) {
+		if b["active"] == true {
+			b["exp"] = "tomorrow"
+		}
+		return 0, false
+	}})
+	r, out, _ := run(t, tg, "introspection")
+	for _, sp := range r.Specs {
+		want := sp.Name == "introspection meets the introspection response contract"
+		if got := sp.State == results.Failed; got != want {
+			t.Errorf("%s: state %s\n%s", sp.Name, sp.State, out)
+		}
+		if want && !strings.Contains(sp.Failure, "violations of contract rfc7662-introspection") {
+			t.Errorf("failure does not name the contract: %s", sp.Failure)
+		}
 	}
 }
 
