@@ -100,6 +100,7 @@ func TestDeclaredVariants(t *testing.T) {
 		activeSpec     = "introspection says an issued token is active"
 		revokedSpec    = "revocation reports a revoked access token as inactive"
 		revoke200Spec  = "revocation revokes an access token with 200"
+		contractSpec   = "introspection meets the introspection response contract"
 	)
 	inactive := jwtAt(mockidp.PathIntrospect, 200, `{"active":false}`)
 	unsupportedIntro := jwtAt(mockidp.PathIntrospect, 400, `{"error":"unsupported_token_type"}`)
@@ -120,15 +121,15 @@ func TestDeclaredVariants(t *testing.T) {
 		passes    []string
 	}{
 		{"stateful JWTs, declared by default", undeclared, nil,
-			nil, []string{introspectSpec, revokeSpec, activeSpec, revokedSpec, revoke200Spec}},
+			nil, []string{introspectSpec, revokeSpec, activeSpec, revokedSpec, revoke200Spec, contractSpec}},
 		{"self-contained JWTs, declared", selfContained, both(inactive, unsupportedRevoke),
-			nil, []string{introspectSpec, revokeSpec, activeSpec, revokedSpec, revoke200Spec}},
+			nil, []string{introspectSpec, revokeSpec, activeSpec, revokedSpec, revoke200Spec, contractSpec}},
 		{"self-contained JWTs, not declared", undeclared, both(inactive, unsupportedRevoke),
-			[]string{introspectSpec, revokeSpec, activeSpec, revokedSpec, revoke200Spec}, nil},
+			[]string{introspectSpec, revokeSpec, activeSpec, revokedSpec, revoke200Spec, contractSpec}, nil},
 		{"introspection error instead of active false", selfContained, both(unsupportedIntro, unsupportedRevoke),
-			[]string{introspectSpec}, []string{revokeSpec, activeSpec, revokedSpec, revoke200Spec}},
+			[]string{introspectSpec}, []string{revokeSpec, activeSpec, revokedSpec, revoke200Spec, contractSpec}},
 		{"revocation 200 that revokes nothing", selfContained, both(inactive, revokeNoop),
-			[]string{revokeSpec}, []string{introspectSpec, activeSpec, revokedSpec, revoke200Spec}},
+			[]string{revokeSpec}, []string{introspectSpec, activeSpec, revokedSpec, revoke200Spec, contractSpec}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
