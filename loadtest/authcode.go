@@ -12,7 +12,6 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/idpconform/idpconform/internal/login"
 	"github.com/idpconform/idpconform/internal/oauth"
 	"github.com/idpconform/idpconform/internal/results"
 	"github.com/idpconform/idpconform/internal/target"
@@ -75,7 +74,7 @@ func (s *authcode) Endpoint() string { return s.flow.authorize }
 // refuses (a wrong password, a login page the form driver cannot read)
 // fails the run at once, with its reason, instead of failing every hit.
 func (s *authcode) Prepare(ctx context.Context, d Demand) (*results.LoadPreparation, error) {
-	driver := &login.Form{Client: s.env.OAuth}
+	driver := driverFor(s.env, s.env.OAuth)
 	return fill(ctx, d, "logins to check the flow before the attack", 1, PoolOptions{Timeout: s.env.Pool.Timeout, Workers: 1}, func(ctx context.Context) error {
 		tr, err := s.flow.run(ctx, s.env.OAuth, driver)
 		if err != nil {
@@ -138,7 +137,7 @@ func (f *flowTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		Timeout:    f.s.timeout,
 		MaxBody:    f.s.maxBody,
 	})
-	tr, err := f.s.flow.run(req.Context(), oc, &login.Form{Client: oc})
+	tr, err := f.s.flow.run(req.Context(), oc, driverFor(f.s.env, oc))
 	if err != nil {
 		return nil, err
 	}

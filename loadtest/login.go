@@ -138,10 +138,16 @@ func (f *codeFlow) run(ctx context.Context, oc *oauth.Client, d login.Driver) (*
 
 // driverFor returns the login driver the target asks for, sending through
 // oc: the form driver by default, the browser driver (slow: one Chromium
-// page per login) when login.driver says browser.
+// page per login) when login.driver says browser, the mock's auto-login
+// when it says mock.
 func driverFor(env Env, oc *oauth.Client) login.Driver {
-	if env.Target != nil && env.Target.Login.Driver == target.DriverBrowser {
-		return &login.Browser{ExecPath: env.Target.Login.BrowserPath, Secrets: env.Secrets, Timeout: 6 * env.Target.RequestTimeout.D()}
+	if env.Target != nil {
+		switch env.Target.Login.Driver {
+		case target.DriverBrowser:
+			return &login.Browser{ExecPath: env.Target.Login.BrowserPath, Secrets: env.Secrets, Timeout: 6 * env.Target.RequestTimeout.D()}
+		case target.DriverMock:
+			return &login.Mock{Client: oc}
+		}
 	}
 	return &login.Form{Client: oc}
 }

@@ -37,6 +37,8 @@ const (
 	FaultAcceptWrongSecret FaultName = "accept-wrong-secret"
 	FaultErrorStatus200    FaultName = "error-status-200"
 	FaultNoWWWAuthenticate FaultName = "no-www-authenticate"
+	FaultUnknownGrant      FaultName = "unknown-grant-accepted"
+	FaultAcceptNoAuth      FaultName = "accept-no-client-auth"
 
 	// Signed tokens.
 	FaultBadSignature   FaultName = "bad-signature"
@@ -157,6 +159,10 @@ var faultCatalog = []FaultInfo{
 		Violates: "RFC 6749 §5.2", Severity: "MUST", CaughtBy: []string{"client-credentials"}},
 	{Name: FaultNoWWWAuthenticate, Description: "omits WWW-Authenticate from 401 answers to HTTP Basic clients",
 		Violates: "RFC 6749 §5.2", Severity: "MUST", CaughtBy: []string{"client-credentials"}},
+	{Name: FaultUnknownGrant, Description: "answers a grant_type it does not support as if it were client_credentials, issuing a token",
+		Violates: "RFC 6749 §5.2 (unsupported_grant_type)", Severity: "MUST", CaughtBy: []string{"client-credentials"}},
+	{Name: FaultAcceptNoAuth, Description: "issues client credentials tokens to requests that carry no client authentication at all, as the first client-credentials client",
+		Violates: "RFC 6749 §2.3, §5.2 (invalid_client)", Severity: "MUST", CaughtBy: []string{"client-credentials"}},
 
 	{Name: FaultBadSignature, Description: "corrupts the signature of every JWT it issues",
 		Violates: "RFC 7515 §5.2; RFC 9068 §4", Severity: "MUST", CaughtBy: []string{"client-credentials", "authcode"}},

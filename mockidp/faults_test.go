@@ -120,6 +120,15 @@ var faultProbes = map[mockidp.FaultName]faultProbe{
 		r := wrongSecret(h)
 		return r.status == 401 && r.header.Get("WWW-Authenticate") == ""
 	}},
+	mockidp.FaultUnknownGrant: {seen: func(h *harness) bool {
+		r := h.post(mockidp.PathToken, ccBasic, url.Values{"grant_type": {"urn:example:no-such-grant"}})
+		return r.status == 200 && r.str("access_token") != ""
+	}},
+	mockidp.FaultAcceptNoAuth: {seen: func(h *harness) bool {
+		// No method: neither an Authorization header nor a client_id.
+		r := h.post(mockidp.PathToken, creds{}, url.Values{"grant_type": {"client_credentials"}})
+		return r.status == 200 && r.str("access_token") != ""
+	}},
 	mockidp.FaultBadSignature: {seen: func(h *harness) bool {
 		_, err := h.verify(ccToken(h))
 		return err != nil

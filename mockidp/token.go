@@ -59,10 +59,17 @@ func (m *IdP) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, cfg.faults, e, false)
 		return
 	}
-	client, basic, e := m.authenticate(r, cfg.faults)
-	if e != nil {
-		writeError(w, cfg.faults, e, basic)
-		return
+	var client *Client
+	var basic bool
+	if cfg.faults.on(FaultAcceptNoAuth) && carriesNoClientAuth(r) {
+		client = m.firstClientCredentialsClient()
+	}
+	if client == nil {
+		var e *Error
+		if client, basic, e = m.authenticate(r, cfg.faults); e != nil {
+			writeError(w, cfg.faults, e, basic)
+			return
+		}
 	}
 	gt := r.PostForm.Get("grant_type")
 	if gt == "" {
@@ -70,6 +77,10 @@ func (m *IdP) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h, ok := m.grants[gt]
+	if !ok && cfg.faults.on(FaultUnknownGrant) {
+		gt = GrantClientCredentials
+		h, ok = m.grants[gt]
+	}
 	if !ok {
 		writeError(w, cfg.faults, ErrUnsupportedGrantType.WithDescription("grant type "+gt+" is not supported"), basic)
 		return
@@ -84,6 +95,27 @@ func (m *IdP) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// carriesNoClientAuth reports whether a token request names no client in
+// any way the endpoint reads: no Authorization header, no client_id, no
+// client assertion.
+func carriesNoClientAuth(r *http.Request) bool {
+	return r.Header.Get("Authorization") == "" && !r.PostForm.Has("client_id") &&
+		!r.PostForm.Has("client_assertion") && !r.PostForm.Has("client_assertion_type")
+}
+
+// firstClientCredentialsClient is the client the accept-no-client-auth fault
+// lets an anonymous request pass as: the lowest client_id allowed the grant,
+// so the same request always gets the same client.
+func (m *IdP) firstClientCredentialsClient() *Client {
+	var first *Client
+	for id, c := range m.clients {
+		if c.allowsGrant(GrantClientCredentials) && (first == nil || id < first.ID) {
+			first = c
+		}
+	}
+	return first
 }
 
 // tokenResponse builds a successful token response (RFC 6749 §5.1), bent by

@@ -34,7 +34,11 @@ func TestCatalogueUpToDate(t *testing.T) {
 	b.WriteString("`go test ./suites -run Catalogue -update` (a test fails when this file is out of date).\n")
 	b.WriteString("Severity: a failed MUST fails the run, a failed SHOULD is a warning, INFO is only reported.\n")
 	b.WriteString("Specs generated per client are listed as registered for the bundled mock target.\n")
-	scenario := ""
+	// One section per label, in the order labels first appear: vendor
+	// specs registered later (vendors.go) join their label's section
+	// instead of opening a second one.
+	var order []string
+	rows := map[string][]string{}
 	for _, e := range entries {
 		file, line := e.Location()
 		desc, err := description(fset, comments, file, line)
@@ -44,9 +48,9 @@ func TestCatalogueUpToDate(t *testing.T) {
 		if desc == "" {
 			t.Errorf("%s:%d: spec %q has no Description in the comment above it", file, line, e.Text)
 		}
-		if string(e.Label) != scenario {
-			scenario = string(e.Label)
-			fmt.Fprintf(&b, "\n## %s\n\n| spec | requirement | severity | what it checks | needs |\n|---|---|---|---|---|\n", scenario)
+		label := string(e.Label)
+		if _, seen := rows[label]; !seen {
+			order = append(order, label)
 		}
 		var needs []string
 		for _, n := range e.Needs {
@@ -55,7 +59,13 @@ func TestCatalogueUpToDate(t *testing.T) {
 		for _, v := range e.Vendors {
 			needs = append(needs, "label "+string(v))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", e.Text, e.Ref, e.Severity, desc, strings.Join(needs, ", "))
+		rows[label] = append(rows[label], fmt.Sprintf("| %s | %s | %s | %s | %s |\n", e.Text, e.Ref, e.Severity, desc, strings.Join(needs, ", ")))
+	}
+	for _, label := range order {
+		fmt.Fprintf(&b, "\n## %s\n\n| spec | requirement | severity | what it checks | needs |\n|---|---|---|---|---|\n", label)
+		for _, r := range rows[label] {
+			b.WriteString(r)
+		}
 	}
 	want := b.String()
 	if *update {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -150,6 +151,43 @@ func clientCredentialsSpecs(f *fw.Framework) {
 			}
 		})
 
+	// Requirement: RFC 6749 §5.2
+	// Description: a grant type the server does not support MUST get status
+	// 400 and error unsupported_grant_type, never a token; the request is
+	// otherwise valid (the client authenticates as registered) and names an
+	// extension grant URI no server defines.
+	f.It("refuses an unsupported grant type with unsupported_grant_type",
+		req("RFC 6749 §5.2", fw.MUST),
+		func(ctx context.Context, s *fw.Spec) {
+			c := s.ClientFor(target.GrantClientCredentials)
+			tr, err := s.Client.Token(ctx, "token unsupported grant", s.Endpoint("token"), fw.Credentials(c),
+				url.Values{"grant_type": {unsupportedGrantType}})
+			Expect(err).NotTo(HaveOccurred(), "token request with grant_type %s", unsupportedGrantType)
+			Expect(tr.AccessToken).To(BeEmpty(), "an access token was issued for grant_type %s (status %d)", unsupportedGrantType, tr.Status)
+			Expect(tr.Error).NotTo(BeNil(), "error member for an unsupported grant type (answer: %s)", fw.Answer(tr))
+			Expect(tr.Error.Code).To(Equal("unsupported_grant_type"), "error code for an unsupported grant type")
+			Expect(tr.Status).To(Equal(http.StatusBadRequest), "status for an unsupported grant type")
+		})
+
+	// Requirement: RFC 6749 §5.2, §2.3
+	// Description: a token request that carries no client authentication
+	// at all (no Authorization header, no client_id, no assertion) MUST get
+	// error invalid_client, which §5.2 names for "no client authentication
+	// included", never a token; the status is 400, or 401, which §5.2
+	// permits.
+	f.It("refuses a token request without client authentication with invalid_client",
+		req("RFC 6749 §5.2", fw.MUST),
+		func(ctx context.Context, s *fw.Spec) {
+			c := s.ClientFor(target.GrantClientCredentials)
+			anon := oauth.Credentials{Method: oauth.AuthNone}
+			tr, err := s.Client.ClientCredentials(ctx, s.Endpoint("token"), anon, c.Scopes, nil)
+			Expect(err).NotTo(HaveOccurred(), "token request without client authentication")
+			Expect(tr.AccessToken).To(BeEmpty(), "an access token was issued without client authentication (status %d)", tr.Status)
+			Expect(tr.Error).NotTo(BeNil(), "error member without client authentication (answer: %s)", fw.Answer(tr))
+			Expect(tr.Error.Code).To(Equal("invalid_client"), "error code without client authentication")
+			Expect(tr.Status).To(BeElementOf(http.StatusBadRequest, http.StatusUnauthorized), "status without client authentication")
+		})
+
 	// Requirement: RFC 9068 §4
 	// Description: a JWT access token MUST be signed with a key the issuer
 	// publishes, with an allowed algorithm, carry the issuer as iss, and not
@@ -173,6 +211,22 @@ func clientCredentialsSpecs(f *fw.Framework) {
 			tok, err := s.Verifier.Verify(ctx, tr.AccessToken, verify.Expected{})
 			Expect(err).NotTo(HaveOccurred(), "verifying the access token")
 			Expect(strings.TrimPrefix(strings.ToLower(tok.Header.Typ), "application/")).To(Equal("at+jwt"), "typ header")
+		})
+
+	// Requirement: the target's token-response contract (RFC 6749 §5.1 for
+	// rfc6749-token-response)
+	// Description: a successful token response has every member the
+	// contract makes mandatory with its type, and tokens with the entropy
+	// it asks for (RFC 6749 §10.10: not guessable); members the contract
+	// does not name are reported, never failed. Token values are judged in
+	// memory, never quoted.
+	f.It("meets the token response contract",
+		req("RFC 6749 §5.1", fw.MUST),
+		func(ctx context.Context, s *fw.Spec) {
+			ct := contractFor(s, s.Target.Contracts.TokenResponse, "token_response")
+			tr := requestCC(ctx, s, s.ClientFor(target.GrantClientCredentials))
+			fw.ExpectIssued(tr)
+			expectContract(s, ct, tr.Fields)
 		})
 
 	// Requirement: the target's access-token contract (RFC 9068 §2.2 for
@@ -222,6 +276,10 @@ func directives(values []string) []string {
 	}
 	return out
 }
+
+// unsupportedGrantType is an extension grant URI (RFC 6749 §4.5) under
+// example.com's namespace, so no server can define it.
+const unsupportedGrantType = "urn:example:idpconform:no-such-grant"
 
 func wrongSecret() string {
 	b := make([]byte, 12)

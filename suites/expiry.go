@@ -74,21 +74,32 @@ func expirySpecs(f *fw.Framework) {
 
 	// Requirement: RFC 7662 §2.2, RFC 7519 §4.1.4
 	// Description: once its lifetime is over, an access token MUST be
-	// reported inactive by introspection and refused by a verifier.
+	// reported inactive by introspection and refused by a verifier. With
+	// an opaque token and no introspection nothing can be checked: the
+	// spec is skipped.
 	f.It("stops honouring an access token after its lifetime", req("RFC 7662 §2.2", fw.MUST, target.CapClientCredentials),
 		func(ctx context.Context, s *fw.Spec) {
 			c := shortClient(s, target.GrantClientCredentials)
+			byIntrospection := s.Target.Has(target.CapIntrospection) && introspectable(s.Target, c)
+			bySignature := c.AccessTokenFormat == target.FormatJWT
+			if !byIntrospection && !bySignature {
+				// An opaque token says nothing about itself: without
+				// introspection the wait would end in a pass that checked
+				// nothing.
+				Skip(fmt.Sprintf("client %s's access tokens are opaque and target %s does not declare capability %q: nothing tells whether an expired token is still honoured",
+					c.Name, s.Target.Name, target.CapIntrospection))
+			}
 			tr := requestCC(ctx, s, c)
 			fw.ExpectIssued(tr)
 			wait := c.AccessTokenTTL.D() + s.Target.ClockSkew.D() + 2*time.Second
 			Eventually(func(g Gomega) {
-				if s.Target.Has(target.CapIntrospection) && introspectable(s.Target, c) {
+				if byIntrospection {
 					in, err := s.Client.Introspect(ctx, s.Endpoint("introspection"), fw.Credentials(c), tr.AccessToken, "")
 					g.Expect(err).NotTo(HaveOccurred(), "introspection")
 					g.Expect(in.Active).NotTo(BeNil(), "active member (%s)", introAnswer(in))
 					g.Expect(*in.Active).To(BeFalse(), "active after the lifetime")
 				}
-				if c.AccessTokenFormat == target.FormatJWT {
+				if bySignature {
 					_, err := s.Verifier.Verify(ctx, tr.AccessToken, verify.Expected{})
 					g.Expect(errors.Is(err, verify.ErrExpired)).To(BeTrue(), "verifier after the lifetime: %v", err)
 				}

@@ -42,6 +42,21 @@ func introspectionSpecs(f *fw.Framework) {
 			Expect(in.Fields).To(HaveKey("token_type"), "token_type")
 		})
 
+	// Requirement: the target's introspection contract (RFC 7662 §2.2 for
+	// rfc7662-introspection)
+	// Description: the answer about an active token has every member the
+	// contract makes mandatory, each member it names has its type (exp and
+	// iat numeric dates, aud an audience), and its relations hold; members
+	// the contract does not name are reported, never failed.
+	f.It("meets the introspection response contract", req("RFC 7662 §2.2", fw.MUST),
+		func(ctx context.Context, s *fw.Spec) {
+			ct := contractFor(s, s.Target.Contracts.Introspection, "introspection")
+			c, tr := ccTokenFor(ctx, s, introspectable)
+			in := introspect(ctx, s, c, tr.AccessToken)
+			expectActive(in, true)
+			expectContract(s, ct, in.Fields)
+		})
+
 	// Requirement: RFC 7662 §2.2, the target's
 	// variants.jwt_access_token_introspection
 	// Description: the introspection endpoint MUST describe the IdP's JWT

@@ -199,6 +199,12 @@ func TestEachSpecCatchesItsMisbehaviour(t *testing.T) {
 			}
 			return 0, false
 		}, warns: []string{"issues no refresh token"}},
+		{name: "guessable refresh token in client credentials", path: mockidp.PathToken, mutate: func(_ http.Header, b map[string]any) (int, bool) {
+			if _, ok := b["access_token"]; ok {
+				b["refresh_token"] = "aaaa"
+			}
+			return 0, false
+		}, fails: []string{"meets the token response contract"}, warns: []string{"issues no refresh token"}},
 		{name: "expires_in missing", path: mockidp.PathToken, mutate: func(_ http.Header, b map[string]any) (int, bool) {
 			delete(b, "expires_in")
 			return 0, false
@@ -219,7 +225,29 @@ func TestEachSpecCatchesItsMisbehaviour(t *testing.T) {
 				return 200, false
 			}
 			return 0, false
-		}, fails: []string{"rejects a wrong client secret"}},
+		}, fails: []string{"rejects a wrong client secret", "without client authentication"}},
+		{name: "invalid_client as 403", path: mockidp.PathToken, mutate: func(_ http.Header, b map[string]any) (int, bool) {
+			if b["error"] == "invalid_client" {
+				return http.StatusForbidden, false
+			}
+			return 0, false
+		}, fails: []string{"rejects a wrong client secret", "without client authentication"}},
+		{name: "unsupported grant type issued a token", path: mockidp.PathToken, mutate: func(_ http.Header, b map[string]any) (int, bool) {
+			if b["error"] == "unsupported_grant_type" {
+				for k := range b {
+					delete(b, k)
+				}
+				b["access_token"], b["token_type"] = "issued-for-any-grant-token", "Bearer"
+				return 200, false
+			}
+			return 0, false
+		}, fails: []string{"refuses an unsupported grant type"}},
+		{name: "unsupported grant type as invalid_request", path: mockidp.PathToken, mutate: func(_ http.Header, b map[string]any) (int, bool) {
+			if b["error"] == "unsupported_grant_type" {
+				b["error"] = "invalid_request"
+			}
+			return 0, false
+		}, fails: []string{"refuses an unsupported grant type"}},
 		{name: "signature broken", path: mockidp.PathToken, mutate: func(_ http.Header, b map[string]any) (int, bool) {
 			if at, ok := b["access_token"].(string); ok && strings.Count(at, ".") == 2 {
 				b["access_token"] = at[:len(at)-4] + "AAAA"
@@ -276,6 +304,28 @@ func TestEachSpecCatchesItsMisbehaviour(t *testing.T) {
 				t.Errorf("verdict %s with %d expected failures", r.Summary.Verdict, len(m.fails))
 			}
 		})
+	}
+}
+
+// The introspection answer is checked against the target's contract: exp
+// sent as a string breaks it and fails that spec alone; the bundled mock
+// unmutated passes it (TestBundledMockPasses).
+func TestIntrospectionContractCatchesBadMember(t *testing.T) {
+	tg := hostileTarget(t, mutation{path: mockidp.PathIntrospect, mutate: func(_ http.Header, b map[string]any) (int, bool) {
+		if b["active"] == true {
+			b["exp"] = "tomorrow"
+		}
+		return 0, false
+	}})
+	r, out, _ := run(t, tg, "introspection")
+	for _, sp := range r.Specs {
+		want := sp.Name == "introspection meets the introspection response contract"
+		if got := sp.State == results.Failed; got != want {
+			t.Errorf("%s: state %s\n%s", sp.Name, sp.State, out)
+		}
+		if want && !strings.Contains(sp.Failure, "violations of contract rfc7662-introspection") {
+			t.Errorf("failure does not name the contract: %s", sp.Failure)
+		}
 	}
 }
 

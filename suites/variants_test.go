@@ -100,6 +100,7 @@ func TestDeclaredVariants(t *testing.T) {
 		activeSpec     = "introspection says an issued token is active"
 		revokedSpec    = "revocation reports a revoked access token as inactive"
 		revoke200Spec  = "revocation revokes an access token with 200"
+		contractSpec   = "introspection meets the introspection response contract"
 	)
 	inactive := jwtAt(mockidp.PathIntrospect, 200, `{"active":false}`)
 	unsupportedIntro := jwtAt(mockidp.PathIntrospect, 400, `{"error":"unsupported_token_type"}`)
@@ -120,15 +121,15 @@ func TestDeclaredVariants(t *testing.T) {
 		passes    []string
 	}{
 		{"stateful JWTs, declared by default", undeclared, nil,
-			nil, []string{introspectSpec, revokeSpec, activeSpec, revokedSpec, revoke200Spec}},
+			nil, []string{introspectSpec, revokeSpec, activeSpec, revokedSpec, revoke200Spec, contractSpec}},
 		{"self-contained JWTs, declared", selfContained, both(inactive, unsupportedRevoke),
-			nil, []string{introspectSpec, revokeSpec, activeSpec, revokedSpec, revoke200Spec}},
+			nil, []string{introspectSpec, revokeSpec, activeSpec, revokedSpec, revoke200Spec, contractSpec}},
 		{"self-contained JWTs, not declared", undeclared, both(inactive, unsupportedRevoke),
-			[]string{introspectSpec, revokeSpec, activeSpec, revokedSpec, revoke200Spec}, nil},
+			[]string{introspectSpec, revokeSpec, activeSpec, revokedSpec, revoke200Spec, contractSpec}, nil},
 		{"introspection error instead of active false", selfContained, both(unsupportedIntro, unsupportedRevoke),
-			[]string{introspectSpec}, []string{revokeSpec, activeSpec, revokedSpec, revoke200Spec}},
+			[]string{introspectSpec}, []string{revokeSpec, activeSpec, revokedSpec, revoke200Spec, contractSpec}},
 		{"revocation 200 that revokes nothing", selfContained, both(inactive, revokeNoop),
-			[]string{revokeSpec}, []string{introspectSpec, activeSpec, revokedSpec, revoke200Spec}},
+			[]string{revokeSpec}, []string{introspectSpec, activeSpec, revokedSpec, revoke200Spec, contractSpec}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -258,7 +259,7 @@ func TestPKCEPlainDeclared(t *testing.T) {
 // Whether a replayed refresh token kills the grant is the server's choice;
 // the declared rotation says which, and the other choice fails.
 func TestRefreshReuseVariant(t *testing.T) {
-	const spec = "refresh treats a used refresh token as the target declares"
+	const spec = "refresh treats a used refresh token of client code as the target declares"
 	// The bundled target's first refresh client, idpconform-code, is
 	// registered at the mock with reuse detection.
 	first := func(rotation string) func(string) string {
@@ -292,5 +293,44 @@ func TestRefreshReuseVariant(t *testing.T) {
 				t.Errorf("did not pass\n%s", out)
 			}
 		})
+	}
+}
+
+// Every refresh client's declared rotation is checked, not only the first
+// client's: the bundled target passes for each of them, and declaring the
+// wrong policy for the mock's rotate-only and static clients fails exactly
+// their specs while the first client's still pass.
+func TestRotationCheckedPerRefreshClient(t *testing.T) {
+	r, out, _ := run(t, editedTarget(t, func(s string) string { return s }, nil), "refresh")
+	_, passed := specStates(r)
+	for _, name := range []string{"code", "consent", "refresh-rotate", "refresh-static"} {
+		for _, spec := range []string{"refresh rotates refresh tokens of client " + name + " as the target declares",
+			"refresh treats a used refresh token of client " + name + " as the target declares"} {
+			if !slices.Contains(passed, spec) {
+				t.Errorf("bundled target: %q did not pass\n%s", spec, out)
+			}
+		}
+	}
+
+	misdeclared := func(s string) string {
+		// refresh-rotate keeps the grant alive after a replay; refresh-static
+		// never rotates.
+		s = strings.Replace(s, "refresh_token_ttl: 720h\n    refresh:\n      rotation: rotate\n", "refresh_token_ttl: 720h\n    refresh:\n      rotation: rotate-reuse-detection\n", 1)
+		return strings.Replace(s, "rotation: none\n", "rotation: rotate\n", 1)
+	}
+	r, out, _ = run(t, editedTarget(t, misdeclared, nil), "refresh")
+	failed, passed := specStates(r)
+	want := []string{
+		"refresh revokes the token family of client refresh-rotate when a used refresh token comes back",
+		"refresh rotates refresh tokens of client refresh-static as the target declares",
+		"refresh treats a used refresh token of client refresh-static as the target declares",
+	}
+	for _, spec := range want {
+		if !slices.Contains(failed, spec) {
+			t.Errorf("misdeclared: %q did not fail\n%s", spec, out)
+		}
+	}
+	if !slices.Contains(passed, "refresh treats a used refresh token of client code as the target declares") {
+		t.Errorf("misdeclared others: the first client's spec did not pass\n%s", out)
 	}
 }

@@ -402,8 +402,11 @@ func (c *capturer) login(ctx context.Context, cl target.Client, u target.User) (
 		return nil, fmt.Errorf("authorization URL: %w", err)
 	}
 	var driver login.Driver = &login.Form{Client: c.env.OAuth}
-	if c.tg.Login.Driver == target.DriverBrowser {
+	switch c.tg.Login.Driver {
+	case target.DriverBrowser:
 		driver = &login.Browser{ExecPath: c.tg.Login.BrowserPath, Secrets: c.env.Secrets, Timeout: c.tg.RequestTimeout.D() * 6}
+	case target.DriverMock:
+		driver = &login.Mock{Client: c.env.OAuth}
 	}
 	start := time.Now()
 	loc, err := driver.Login(ctx, raw, cl.RedirectURI, login.User{Username: u.Username, Password: u.Password.Reveal()})

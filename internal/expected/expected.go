@@ -2,7 +2,8 @@
 // its IdP fails, each with a reason, an owner and an expiry date) and applies
 // it to a run: a listed failure is reported as expected instead of failing
 // the run; an entry past its date fails again; a listed spec that passes is
-// reported so that the list shrinks.
+// reported so that the list shrinks. A SHOULD or INFO spec that fails passes
+// with a warning; listed, it is an expected failure that keeps its warning.
 package expected
 
 import (
@@ -25,7 +26,7 @@ type File struct {
 // Entry is one known deviation.
 type Entry struct {
 	// Spec matches spec names: the full name as printed
-	// ("refresh treats a used refresh token as the target declares"), or a
+	// ("refresh treats a used refresh token of client code as the target declares"), or a
 	// regular expression when it starts with "~".
 	Spec   string `yaml:"spec"`
 	Reason string `yaml:"reason"`
@@ -128,6 +129,14 @@ func Apply(run *results.Run, entries []Entry, today time.Time) {
 			case sp.State == results.Failed && day.After(e.Expires.Time):
 				sp.Failure = fmt.Sprintf("expected failure expired on %s: %s\n%s", e.Expires.Format(time.DateOnly), note, sp.Failure)
 			case sp.State == results.Failed:
+				sp.State = results.ExpectedFailure
+				sp.Expected = note
+			// A SHOULD or INFO spec that fails passes with a warning: that
+			// warning is the deviation the entry names, so it must not be
+			// told to leave the list.
+			case sp.State == results.Passed && len(sp.Warnings) > 0 && day.After(e.Expires.Time):
+				sp.Warnings = append(sp.Warnings, fmt.Sprintf("expected deviation expired on %s: %s", e.Expires.Format(time.DateOnly), note))
+			case sp.State == results.Passed && len(sp.Warnings) > 0:
 				sp.State = results.ExpectedFailure
 				sp.Expected = note
 			case sp.State == results.Passed:

@@ -137,3 +137,55 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A SHOULD spec that fails passes with a warning. Listed, that warning is the
+// known deviation: the spec is an expected failure and keeps its warning,
+// and the entry is not called stale. The twins: the same entry on a clean
+// pass still says to remove it, and past its date it no longer excuses.
+func TestApplyWarnedSpec(t *testing.T) {
+	const src = `expected_failures:
+  - spec: "client-credentials answers with Pragma: no-cache"
+    reason: vendor omits Pragma (IDP-7)
+    owner: qa
+    expires: 2027-06-30
+`
+	entries, err := Parse("x.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "client-credentials answers with Pragma: no-cache"
+	const warning = "RFC 6749 §5.1 (SHOULD): Pragma of the token response ..."
+	warned := func() *results.Run {
+		r := &results.Run{Specs: []results.Spec{{Name: name, Severity: "SHOULD", State: results.Passed, Warnings: []string{warning}}}}
+		r.Summarize()
+		return r
+	}
+	today := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+	r := warned()
+	Apply(r, entries, today)
+	s := r.Specs[0]
+	if s.State != results.ExpectedFailure || !strings.Contains(s.Expected, "IDP-7") {
+		t.Errorf("listed warning not expected: %+v", s)
+	}
+	if len(s.Warnings) != 1 || s.Warnings[0] != warning {
+		t.Errorf("warnings: %q, want only the spec's own", s.Warnings)
+	}
+	if r.Summary.Expected != 1 || r.Summary.Passed != 0 || !r.Passed() || len(r.Notes) != 0 {
+		t.Errorf("summary %+v, notes %v", r.Summary, r.Notes)
+	}
+
+	clean := &results.Run{Specs: []results.Spec{{Name: name, Severity: "SHOULD", State: results.Passed}}}
+	Apply(clean, entries, today)
+	if s := clean.Specs[0]; s.State != results.Passed || len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], "passed: remove it") {
+		t.Errorf("clean pass: %+v", s)
+	}
+
+	late := warned()
+	Apply(late, entries, time.Date(2027, 7, 1, 0, 0, 1, 0, time.UTC))
+	s = late.Specs[0]
+	if s.State != results.Passed || s.Expected != "" || len(s.Warnings) != 2 ||
+		!strings.Contains(s.Warnings[1], "expected deviation expired on 2027-06-30") || strings.Contains(s.Warnings[1], "remove it") {
+		t.Errorf("expired entry on a warned spec: %+v", s)
+	}
+}

@@ -196,6 +196,13 @@ func validate(t *Target) []yamlfile.Problem {
 	if !slices.Contains(loginDrivers, t.Login.Driver) {
 		add("$.login.driver", "unknown login driver %q; expected one of %s", t.Login.Driver, strings.Join(loginDrivers, ", "))
 	}
+	// The embedded mock logs a login_hint user in only with auto-login on;
+	// without it every login would stop at a form the driver never fills.
+	// A mock run elsewhere is told with --auto-login, which a target file
+	// cannot see: the driver says so at the first login.
+	if t.Login.Driver == DriverMock && t.Mock != nil && !t.Mock.AutoLogin {
+		add("$.login.driver", "login driver mock needs the mock's auto-login: set mock.auto_login: true")
+	}
 	for i, c := range t.Clients {
 		p := fmt.Sprintf("$.clients[%d].refresh", i)
 		if !ValidRotation(c.Refresh.Rotation) {

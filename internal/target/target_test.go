@@ -73,6 +73,25 @@ func TestParseGood(t *testing.T) {
 	}
 }
 
+// The mock driver is accepted with the embedded mock's auto-login on, and
+// for a target elsewhere (a mock run with --auto-login, which the file
+// cannot see); its twin without auto-login is among TestParseBad.
+func TestMockLoginDriver(t *testing.T) {
+	for name, src := range map[string]string{
+		"embedded, auto-login": strings.Replace(good, "issuer: https://idp.example.com\n", "mock: {profile: generic, auto_login: true}\n", 1) + "login: {driver: mock}\n",
+		"issuer":               good + "login: {driver: mock}\n",
+	} {
+		tg, err := Parse("demo.yaml", []byte(src), env(map[string]string{"CC_SECRET": "x"}))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if tg.Login.Driver != DriverMock {
+			t.Errorf("%s: driver %q", name, tg.Login.Driver)
+		}
+	}
+}
+
 // Variants default to the strict reading and take the declared choices.
 func TestVariants(t *testing.T) {
 	tg, err := Parse("demo.yaml", []byte(good), env(map[string]string{"CC_SECRET": "x"}))
@@ -140,6 +159,8 @@ func TestParseBad(t *testing.T) {
 			[]string{"demo.yaml:3:", "no users are given"}},
 		{"login driver", good + "login: {driver: selenium}\n", map[string]string{"CC_SECRET": "x"},
 			[]string{"login.driver", `unknown login driver "selenium"`}},
+		{"mock driver without auto-login", strings.Replace(good, "issuer: https://idp.example.com\n", "mock: {profile: generic}\n", 1) + "login: {driver: mock}\n", map[string]string{"CC_SECRET": "x"},
+			[]string{"login.driver", "needs the mock's auto-login: set mock.auto_login: true"}},
 		{"introspection variant", good + "variants: {jwt_access_token_introspection: sometimes}\n", map[string]string{"CC_SECRET": "x"},
 			[]string{"demo.yaml:10:", "variants.jwt_access_token_introspection", `unknown value "sometimes"`, "supported, unsupported"}},
 		{"revocation variant", good + "variants: {jwt_access_token_revocation: no}\n", map[string]string{"CC_SECRET": "x"},

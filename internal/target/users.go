@@ -15,8 +15,10 @@ type User struct {
 // Login says how the suites complete an authorization request.
 type Login struct {
 	// Driver is "form" (default): plain HTTP with a cookie jar, filling the
-	// IdP's server-rendered login and consent forms; or "browser": a real
-	// headless Chromium, for login pages that need JavaScript.
+	// IdP's server-rendered login and consent forms; "browser": a real
+	// headless Chromium, for login pages that need JavaScript; or "mock":
+	// the bundled mock's auto-login (login_hint names the user, no form),
+	// which needs the mock started with auto-login.
 	Driver string `yaml:"driver"`
 	// BrowserPath is the Chromium binary of the browser driver; default:
 	// chromium on PATH.
@@ -30,9 +32,10 @@ type Login struct {
 const (
 	DriverForm    = "form"
 	DriverBrowser = "browser"
+	DriverMock    = "mock"
 )
 
-var loginDrivers = []string{DriverForm, DriverBrowser}
+var loginDrivers = []string{DriverForm, DriverBrowser, DriverMock}
 
 // Rotation is a refresh token rotation policy an IdP may declare.
 type Rotation string

@@ -37,12 +37,15 @@ type AuthOptions struct {
 	Deny bool
 }
 
-// Driver returns the login driver the target asks for. The form driver
-// sends through the spec's client, so the login is recorded and its secrets
-// registered; the browser driver registers its secrets too.
+// Driver returns the login driver the target asks for. The form and mock
+// drivers send through the spec's client, so the login is recorded and its
+// secrets registered; the browser driver registers its secrets too.
 func (s *Spec) Driver() login.Driver {
-	if s.Target.Login.Driver == target.DriverBrowser {
+	switch s.Target.Login.Driver {
+	case target.DriverBrowser:
 		return &login.Browser{ExecPath: s.Target.Login.BrowserPath, Secrets: s.Secrets, Timeout: s.Target.RequestTimeout.D() * 6}
+	case target.DriverMock:
+		return &login.Mock{Client: s.Client}
 	}
 	return &login.Form{Client: s.Client}
 }
