@@ -56,7 +56,15 @@ func TestConformEveryMockProfilePasses(t *testing.T) {
 			continue
 		}
 		dir := t.TempDir()
-		cmd := exec.Command(binary, "conform", "--mock-profile", p, "--no-color")
+		// The expiry specs wait out token lifetimes and judge no profile
+		// choice; five runs of them at once on a loaded two-core machine
+		// timed out a token request. The profile's own vendor specs run
+		// whatever their scenario.
+		filter := "!expiry"
+		if v := profileVendor[p]; v != "" {
+			filter += " || " + v
+		}
+		cmd := exec.Command(binary, "conform", "--mock-profile", p, "--no-color", "--label-filter", filter)
 		cmd.Dir = dir
 		out := new(bytes.Buffer)
 		cmd.Stdout, cmd.Stderr = out, out
