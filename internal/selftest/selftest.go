@@ -86,22 +86,55 @@ func Rows() []Row {
 			LabelFilter: strings.Join(owners, " || "), Description: f.Description, Rule: f.Violates, Expect: Fail}
 		if f.Severity == "SHOULD" {
 			r.Expect = Warn
+			// A SHOULD fault must leave every MUST passing, not only the
+			// owning scenario's: run all that does not wait on clocks.
+			if !slices.Contains(owners, "expiry") {
+				r.LabelFilter = "!expiry"
+			}
 		}
 		rows = append(rows, r)
 	}
 	for _, d := range mockidp.Drifts() {
-		r := Row{Kind: "drift", Name: string(d.Name), Value: d.Default, Profile: DriftProfile,
-			// Expiry specs wait out token lifetimes and judge no claim shape.
-			LabelFilter: "!expiry", Description: d.Description, Rule: d.Source, Expect: Pass}
-		if d.Breaking {
-			r.Expect = Fail
+		for _, value := range append([]string{d.Default}, driftVariants[d.Name]...) {
+			r := Row{Kind: "drift", Name: string(d.Name), Value: value, Profile: DriftProfile,
+				// Expiry specs wait out token lifetimes and judge no claim shape.
+				LabelFilter: "!expiry", Description: d.Description, Rule: d.Source, Expect: Pass}
+			if d.Breaking {
+				r.Expect = Fail
+				r.Owners = driftOwners[d.Name]
+			}
+			// A client that expects one algorithm is what an alg change breaks;
+			// the default allow-list accepts every asymmetric algorithm.
+			r.PinAlg = d.Name == mockidp.DriftAlg
+			rows = append(rows, r)
 		}
-		// A client that expects one algorithm is what an alg change breaks;
-		// the default allow-list accepts every asymmetric algorithm.
-		r.PinAlg = d.Name == mockidp.DriftAlg
-		rows = append(rows, r)
 	}
 	return rows
+}
+
+// driftVariants are parameters tried beside each drift's default, so the
+// matrix proves the verdict holds for the claims and formats a migration
+// really changes, not only for the one the catalogue picked: the Akoya
+// contract's mandatory claims of seed 001, each opaque format and order of
+// seed 000, and each other signing algorithm.
+var driftVariants = map[mockidp.DriftName][]string{
+	mockidp.DriftDropClaim:     {"connectorId", "recipientId", "products", "iss", "aud"},
+	mockidp.DriftClaimType:     {"products", "sub", "iat"},
+	mockidp.DriftOpaqueFormat:  {"uuid", "long"},
+	mockidp.DriftReorderClaims: {"shuffle"},
+	mockidp.DriftAlg:           {"EdDSA", "RS384"},
+}
+
+// driftOwners are the scenarios whose specs must catch a breaking drift:
+// claim drifts are judged where the ID token is read (authcode, refresh and
+// the Akoya rules), key and algorithm drifts wherever a token is verified.
+var driftOwners = map[mockidp.DriftName][]string{
+	mockidp.DriftDropClaim:        {"authcode", "refresh", "akoya"},
+	mockidp.DriftClaimType:        {"authcode", "refresh", "akoya"},
+	mockidp.DriftUnstableSub:      {"authcode", "refresh", "akoya"},
+	mockidp.DriftUnstableAccounts: {"authcode", "refresh", "akoya"},
+	mockidp.DriftRotateKeyDropOld: {"authcode", "client-credentials", "refresh", "security"},
+	mockidp.DriftAlg:              {"authcode", "client-credentials", "refresh", "security"},
 }
 
 // SLOFaults lists the faults judged by load gates, not by conformance specs.

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/idpconform/idpconform/internal/results"
 )
 
 // The mutation matrix runs in `make test`: every fault and drift of the
@@ -42,4 +44,35 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// Every breaking drift names the scenarios that must catch it, so a catch
+// by an unrelated spec cannot pass for proof.
+func TestBreakingDriftsHaveOwners(t *testing.T) {
+	for _, r := range Rows() {
+		if r.Kind == "drift" && r.Expect == Fail && len(r.Owners) == 0 {
+			t.Errorf("breaking drift %s has no owning scenarios (driftOwners)", r.Injection())
+		}
+	}
+}
+
+// judge counts a MUST failure only in an owning scenario as the catch; the
+// same failure elsewhere is misplaced, and no failure at all is a pass.
+func TestJudgeOwners(t *testing.T) {
+	run := func(label string, state results.State) *results.Run {
+		return &results.Run{Specs: []results.Spec{{Name: "s", Labels: []string{label}, State: state}}}
+	}
+	owners := []string{"authcode", "refresh"}
+	if got, _, _ := judge(run("refresh", results.Failed), owners); got != Fail {
+		t.Errorf("failure in an owning scenario: %s, want %s", got, Fail)
+	}
+	if got, _, _ := judge(run("discovery", results.Failed), owners); got != Misplaced {
+		t.Errorf("failure outside the owners: %s, want %s", got, Misplaced)
+	}
+	if got, _, _ := judge(run("discovery", results.Failed), nil); got != Fail {
+		t.Errorf("failure with no owners named: %s, want %s", got, Fail)
+	}
+	if got, _, _ := judge(run("refresh", results.Passed), owners); got != Pass {
+		t.Errorf("no failure: %s, want %s", got, Pass)
+	}
 }
