@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -31,6 +32,11 @@ type HTTPOptions struct {
 	MaxConnections int
 	// IdleConnections is how many idle connections are kept for reuse.
 	IdleConnections int
+	// TLS is the target's TLS configuration (tls.ca_file,
+	// insecure_skip_verify); nil verifies against the system roots. The
+	// attack must trust what the target file trusts, or an IdP behind a
+	// private CA fails every hit while its setup succeeded.
+	TLS *tls.Config
 }
 
 // newTransport builds the one transport every attack of a run shares: the
@@ -46,6 +52,10 @@ func newTransport(o HTTPOptions) (*http.Transport, error) {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		Protocols:             new(http.Protocols),
+	}
+	if o.TLS != nil {
+		// Cloned: the transport sets NextProtos for ALPN on its copy.
+		tr.TLSClientConfig = o.TLS.Clone()
 	}
 	switch o.Version {
 	case HTTP1, "":

@@ -414,7 +414,7 @@ func runLoad(cmd *cobra.Command, fl loadFlags) error {
 	stderr := cmd.ErrOrStderr()
 	cfg := loadtest.Config{
 		Scenario: sc, Client: client.Name, Plan: plan, SLOs: objectives,
-		HTTP:    loadtest.HTTPOptions{Version: fl.httpVersion, Timeout: timeout, MaxConnections: fl.maxConnections},
+		HTTP:    loadtest.HTTPOptions{Version: fl.httpVersion, Timeout: timeout, MaxConnections: fl.maxConnections, TLS: tg.TLSConfig()},
 		Workers: fl.workers, MaxWorkers: fl.maxWorkers, MaxBody: tg.MaxResponseBytes,
 		MinAttemptedRatio: fl.minAttempted,
 		VerifyEvery:       fl.verifyEvery, VerifyMax: fl.verifyMax, VerifyWorkers: fl.verifyWorkers,
