@@ -3,12 +3,15 @@ package loadtest
 import (
 	"context"
 	"crypto/tls"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/idpconform/idpconform/internal/oauth"
 	"github.com/idpconform/idpconform/internal/redact"
+	"github.com/idpconform/idpconform/internal/results"
+	"github.com/idpconform/idpconform/internal/slo"
 	"github.com/idpconform/idpconform/internal/target"
 	"github.com/idpconform/idpconform/mockidp"
 )
@@ -63,5 +66,46 @@ func TestAttackUsesTargetTLS(t *testing.T) {
 	}
 	if len(st.Errors) == 0 || !strings.Contains(st.Errors[0].Message, "x509: certificate signed by unknown authority") {
 		t.Errorf("without the CA, errors do not name the authority: %+v", st.Errors)
+	}
+}
+
+// Without an SLO a run still fails when nothing succeeded (a wrong secret:
+// every hit a 401), and says that latency and success were not gated; the
+// twin with the right secret passes, and with an SLO the note is not said.
+func TestNoSuccessFailsWithoutSLO(t *testing.T) {
+	m := startMock(t, "ES256", nil)
+	run := func(env Env, slos []slo.Objective) *results.Load {
+		t.Helper()
+		sc, err := newClientCredentials(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Run(context.Background(), Config{Scenario: sc, SLOs: slos,
+			Plan: Plan{Model: Constant, Rates: []float64{20}, Duration: 500 * time.Millisecond}, MinAttemptedRatio: 0.5, Secrets: env.Secrets})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Load
+	}
+	wrong := m.env
+	wrong.Client.Secret = target.Secret{Secret: redact.NewSecret("not-the-secret")}
+	l := run(wrong, nil)
+	g := gate(l, gateSucceeded)
+	if l.Passed() || g == nil || g.Passed || !strings.Contains(g.Message, "FAIL at least one successful response: none of") {
+		t.Errorf("every hit refused, no SLO: passed %v, gate %+v", l.Passed(), g)
+	}
+	if !slices.Contains(l.Notes, noteNoSLO) {
+		t.Errorf("notes lack %q: %q", noteNoSLO, l.Notes)
+	}
+	l = run(m.env, nil)
+	if g := gate(l, gateSucceeded); !l.Passed() || g == nil || !g.Passed {
+		t.Errorf("right secret, no SLO: passed %v, gate %+v", l.Passed(), g)
+	}
+	if !slices.Contains(l.Notes, noteNoSLO) {
+		t.Errorf("notes lack %q: %q", noteNoSLO, l.Notes)
+	}
+	l = run(m.env, mustSLOs(t, "success>=50%"))
+	if !l.Passed() || slices.Contains(l.Notes, noteNoSLO) {
+		t.Errorf("with an SLO: passed %v, notes %q", l.Passed(), l.Notes)
 	}
 }

@@ -318,6 +318,10 @@ func mergedLoad(runs []*results.Run, files []string) *results.Load {
 		}
 		l.Interrupted = l.Interrupted || r.Load.Interrupted
 		for _, n := range r.Load.Notes {
+			if n == noteNoSLO {
+				// The merge gates on its own SLOs and says so itself.
+				continue
+			}
 			l.Notes = append(l.Notes, fmt.Sprintf("shard %s: %s", shardName(r), n))
 		}
 		if p := r.Load.Preparation; p != nil {
