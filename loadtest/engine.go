@@ -205,6 +205,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		load.Notes = append(load.Notes, notes...)
 	}
 
+	if n, ok := cfg.Scenario.(Noter); ok {
+		load.Notes = append(load.Notes, n.Notes()...)
+	}
 	load.Generator.Protocols = r.protos.snapshot()
 	load.Uniqueness = r.unique.summary()
 	if r.verify != nil {

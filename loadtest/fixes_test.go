@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
 	"github.com/idpconform/idpconform/internal/oauth"
 	"github.com/idpconform/idpconform/internal/redact"
 	"github.com/idpconform/idpconform/internal/results"
@@ -107,5 +109,70 @@ func TestNoSuccessFailsWithoutSLO(t *testing.T) {
 	l = run(m.env, mustSLOs(t, "success>=50%"))
 	if !l.Passed() || slices.Contains(l.Notes, noteNoSLO) {
 		t.Errorf("with an SLO: passed %v, notes %q", l.Passed(), l.Notes)
+	}
+}
+
+// Pooled tokens of a two-second client outlive none of a four-second
+// attack: the introspection pool mints each again as it nears expiry, so
+// every hit asks about a live token and is answered active (before, two in
+// three hits blamed the IdP with "active: false for a live token").
+func TestIntrospectionPoolOutlivesShortTokens(t *testing.T) {
+	m := startTargetMock(t, "mock.yaml")
+	env := m.env(t, "short")
+	env.Pool = PoolOptions{Size: 10}
+	l := run(t, Config{Scenario: newScenario(t, "introspection", env), Plan: constant(20, 4*time.Second), MinAttemptedRatio: 0.5, Secrets: m.reg})
+	st := l.Steps[0]
+	if st.Requests == 0 || st.OK != st.Requests || st.Stopped != "" {
+		t.Errorf("%d of %d ok, stopped %q; errors %+v", st.OK, st.Requests, st.Stopped, st.Errors)
+	}
+	found := false
+	for _, n := range l.Notes {
+		found = found || strings.Contains(n, "pooled access tokens were minted again during the attack as they neared expiry")
+	}
+	if !found {
+		t.Errorf("notes do not say tokens were minted again: %q", l.Notes)
+	}
+	if u := uniq(l, "access_token"); u.Seen <= 10 || u.Duplicates != 0 {
+		t.Errorf("minted tokens not counted for uniqueness: %+v", u)
+	}
+}
+
+// Akkess exchanges cannot mint IdP tokens again (a login each): when the
+// pool's two-second tokens near expiry the attack stops, saying why and
+// what to change, instead of sending expired tokens.
+func TestAkkessPoolRefusesExpiringTokens(t *testing.T) {
+	m := startTargetMock(t, "mock-akkess.yaml")
+	env := m.env(t, "code-short")
+	env.Pool = PoolOptions{Size: 2}
+	l := run(t, Config{Scenario: newScenario(t, "akkess-token", env), Plan: constant(10, 4*time.Second), MinAttemptedRatio: 0.5, Secrets: m.reg})
+	st := l.Steps[0]
+	if !strings.Contains(st.Stopped, "every pooled IdP access token is within") || !strings.Contains(st.Stopped, "shorten --duration") {
+		t.Errorf("stopped %q", st.Stopped)
+	}
+	if st.Requests == 0 || st.OK != st.Requests {
+		t.Errorf("%d of %d ok; errors %+v", st.OK, st.Requests, st.Errors)
+	}
+	if l.Passed() {
+		t.Error("a run stopped by its pool passed")
+	}
+}
+
+// "active: false" blames the IdP only for a hit answered within the
+// margin its token had left; a slower one may have outlived its token.
+func TestInactiveBlamesIdPOnlyForLiveTokens(t *testing.T) {
+	s := &introspection{pool: &tokenPool{slack: time.Second}}
+	body := []byte(`{"active":false}`)
+	if got := s.Inspect(&vegeta.Result{Code: 200, Body: body, Latency: 10 * time.Millisecond}).Problem; got != problemInactiveLive {
+		t.Errorf("fast hit: %q", got)
+	}
+	if got := s.Inspect(&vegeta.Result{Code: 200, Body: body, Latency: 2 * time.Second}).Problem; got != problemInactiveSlow {
+		t.Errorf("slow hit: %q", got)
+	}
+	s.pool.unknown.Store(true)
+	if got := s.Inspect(&vegeta.Result{Code: 200, Body: body, Latency: 10 * time.Millisecond}).Problem; got != problemInactiveUnknown {
+		t.Errorf("token of unknown lifetime: %q", got)
+	}
+	if got := s.Inspect(&vegeta.Result{Code: 200, Body: []byte(`{"active":true}`)}).Problem; got != "" {
+		t.Errorf("active token: %q", got)
 	}
 }
