@@ -3,6 +3,9 @@ package loadtest
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -174,5 +177,91 @@ func TestInactiveBlamesIdPOnlyForLiveTokens(t *testing.T) {
 	}
 	if got := s.Inspect(&vegeta.Result{Code: 200, Body: []byte(`{"active":true}`)}).Problem; got != "" {
 		t.Errorf("active token: %q", got)
+	}
+}
+
+// rateLimitedAfterPrepare is the refresh scenario against a mock that
+// starts answering half the token requests with 429 once the pool is
+// seeded, so the logins that seed it are not the subject.
+type rateLimitedAfterPrepare struct {
+	*refresh
+	idp *mockidp.IdP
+	t   *testing.T
+}
+
+func (s rateLimitedAfterPrepare) Prepare(ctx context.Context, d Demand) (*results.LoadPreparation, error) {
+	p, err := s.refresh.Prepare(ctx, d)
+	f, ferr := mockidp.ParseFault("rate-limit=0.5@token")
+	if ferr == nil {
+		ferr = s.idp.AddFault(f)
+	}
+	if ferr != nil {
+		s.t.Error(ferr)
+	}
+	return p, err
+}
+
+// A 429 does not spend a refresh token: it goes back into the pool, so a
+// rate-limited IdP makes half the refreshes fail but never drains the pool
+// (before, the attack stopped early with "pool ran dry"). The twin: a
+// refused refresh (invalid_grant) does spend it.
+func TestRefreshTokenReturnsAfterRateLimit(t *testing.T) {
+	m := startTargetMock(t, "mock.yaml")
+	env := m.env(t, "code")
+	env.Pool = PoolOptions{Size: 10}
+	sc := rateLimitedAfterPrepare{refresh: newScenario(t, "refresh", env).(*refresh), idp: m.srv.IdP, t: t}
+	l := run(t, Config{Scenario: sc, Plan: constant(20, 2*time.Second), MinAttemptedRatio: 0.5, Secrets: m.reg})
+	st := l.Steps[0]
+	if st.Stopped != "" || st.Requests < 20 {
+		t.Fatalf("stopped after %d: %q", st.Requests, st.Stopped)
+	}
+	limited := uint64(0)
+	for _, e := range st.Errors {
+		if e.Status == 429 {
+			limited += e.Count
+		}
+	}
+	if limited == 0 || st.OK == 0 || limited+st.OK != st.Requests {
+		t.Errorf("%d ok, %d rate-limited of %d; errors %+v", st.OK, limited, st.Requests, st.Errors)
+	}
+	if sc.retried.Load() != limited || sc.spent.Load() != 0 {
+		t.Errorf("put back %d, spent %d; want %d and 0", sc.retried.Load(), sc.spent.Load(), limited)
+	}
+
+	s := &refresh{rotates: true, pool: make(chan string, 2)}
+	refused := okResult([]byte(`{"error":"invalid_grant"}`))
+	refused.Code = 400
+	s.Inspect(refused)
+	limitedRes := okResult([]byte(`{"error":"rate_limited"}`))
+	limitedRes.Code = 429
+	s.Inspect(limitedRes)
+	if s.spent.Load() != 1 {
+		t.Errorf("invalid_grant and 429: %d spent, want 1", s.spent.Load())
+	}
+
+	// No answer at all puts the token back; an answer of 400 does not.
+	s.pool <- "rt-1"
+	var tgt vegeta.Target
+	if err := s.Targeter()(&tgt); err != nil {
+		t.Fatal(err)
+	}
+	send := func(rt http.RoundTripper) {
+		req, err := tgt.Request()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, err := s.Transport(rt).RoundTrip(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+	send(roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("connection reset") }))
+	if len(s.pool) != 1 || <-s.pool != "rt-1" {
+		t.Fatal("a token sent without an answer did not come back")
+	}
+	send(roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 400, Body: io.NopCloser(strings.NewReader(""))}, nil
+	}))
+	if len(s.pool) != 0 {
+		t.Error("a token the IdP refused with 400 came back")
 	}
 }

@@ -553,7 +553,7 @@ func TestRefreshInspectReturnsOnlyAcceptedRotations(t *testing.T) {
 	if out := s.Inspect(okResult(noRT)); out.Problem != problemNotRotated || len(s.pool) != 1 {
 		t.Errorf("not rotated: %+v", out)
 	}
-	if err := s.dry(); !strings.Contains(err.Error(), "1 rotated ones came back, 2 refreshes failed or gave no new token") {
+	if err := s.dry(); !strings.Contains(err.Error(), "1 rotated ones came back, 0 put back after 429, 5xx or no answer, 2 refreshes failed or gave no new token") {
 		t.Errorf("dry: %v", err)
 	}
 }
