@@ -646,6 +646,10 @@ issued twice across shards). Files from plain 'vegeta attack' merge too; what
 only those records know is then reported as unknown, and such steps are
 invalid.
 
+A merge of an attack with a shard missing fails its "every shard present"
+gate; what the merge could not check is listed under notes in the summary
+and results.json.
+
 SLOs come from --slo, or else from the shards' records. Exit codes: 0 every
 gate passed, 1 a gate failed, 2 bad usage or unreadable files.`,
 		Example: `  idpconform load merge --out merged results/shard-*.bin
@@ -705,10 +709,8 @@ gate passed, 1 a gate failed, 2 bad usage or unreadable files.`,
 			}
 			run := loadtest.ToRun(m.Load.Redacted(reg), results.Tool{Name: "idpconform", Version: toolVersion()}, tg, started, time.Now())
 			paths, werr := writeLoadOutputs(out, "results", false, run, m.Report, reg)
+			// The merge's notes are in the run's, which the summary lists.
 			safeOut := reg.Writer(cmd.OutOrStdout())
-			for _, n := range m.Notes {
-				fmt.Fprintf(cmd.ErrOrStderr(), "note: %s\n", n)
-			}
 			if err := reports.WriteSummary(safeOut, run); err != nil {
 				return failed(err)
 			}
