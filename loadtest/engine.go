@@ -48,6 +48,10 @@ type Config struct {
 	VerifyWorkers int
 	VerifyQueue   int
 	VerifyBound   time.Duration
+	// VerifyRequired makes a run in which no sampled token could be
+	// verified fail its verified-sample gate, rather than report it not
+	// applicable: the user asked for verification by name.
+	VerifyRequired bool
 
 	// Shard is set when this process runs one part of a split attack.
 	Shard *Shard
@@ -317,7 +321,7 @@ func demandOf(p Plan) Demand {
 // uniqueness check and verification sample as an attack's.
 func (r *runner) prepare(ctx context.Context, load *results.Load) error {
 	d := demandOf(r.cfg.Plan)
-	d.Issued = func(creds ...Credential) { r.issued(creds) }
+	d.Issued = func(creds ...Credential) { r.issued(creds, false) }
 	d.Progress = r.cfg.Progress
 	cpu0 := r.cpu.read()
 	began := time.Now()
@@ -366,6 +370,16 @@ type runner struct {
 	// collector both hand in credentials.
 	sampleMu        sync.Mutex
 	okSeen, offered uint64
+	// firstOffered holds the kinds already offered, apart for preparation
+	// and attack: the first of each kind from each is always verified,
+	// whatever the sampling interval, so a short run or a scenario whose
+	// preparation used up the interval still verifies what it attacked.
+	firstOffered map[firstKey]bool
+}
+
+type firstKey struct {
+	kind   CredentialKind
+	attack bool
 }
 
 // wholeRate names a rate of the whole attack: shards send a share of it,
@@ -459,7 +473,7 @@ func (r *runner) collect(res *vegeta.Result, stats *stepStats, began time.Time, 
 			res.Error = ""
 		}
 		if res.Error == "" {
-			r.issued(out.Issued)
+			r.issued(out.Issued, true)
 		} else {
 			for _, c := range out.Issued {
 				r.unique.add(c)
@@ -483,7 +497,7 @@ func (r *runner) collect(res *vegeta.Result, stats *stepStats, began time.Time, 
 // issued records the credentials of one accepted response: every one for
 // the uniqueness check, and those of one response in VerifyEvery for the
 // verification pool (refresh tokens are opaque to every verifier).
-func (r *runner) issued(creds []Credential) {
+func (r *runner) issued(creds []Credential, attack bool) {
 	for _, c := range creds {
 		r.unique.add(c)
 	}
@@ -493,13 +507,19 @@ func (r *runner) issued(creds []Credential) {
 	r.sampleMu.Lock()
 	defer r.sampleMu.Unlock()
 	r.okSeen++
-	if r.okSeen%r.cfg.VerifyEvery != 1 && r.cfg.VerifyEvery != 1 {
-		return
+	sampled := r.okSeen%r.cfg.VerifyEvery == 1 || r.cfg.VerifyEvery == 1
+	if r.firstOffered == nil {
+		r.firstOffered = map[firstKey]bool{}
 	}
 	for _, c := range creds {
 		if c.Kind == RefreshToken || r.offered >= r.cfg.VerifyMax {
 			continue
 		}
+		k := firstKey{c.Kind, attack}
+		if !sampled && r.firstOffered[k] {
+			continue
+		}
+		r.firstOffered[k] = true
 		r.offered++
 		r.verify.offer(c)
 	}

@@ -265,3 +265,50 @@ func TestRefreshTokenReturnsAfterRateLimit(t *testing.T) {
 		t.Error("a token the IdP refused with 400 came back")
 	}
 }
+
+// Opaque tokens cannot be verified: the verified-sample gate then says
+// "n/a", neither a pass nor a failure, unless verification was asked for
+// by name, when it fails. The twin with JWTs passes with tokens verified.
+func TestVerifiedSampleWithNothingVerifiable(t *testing.T) {
+	m := startTargetMock(t, "mock.yaml")
+	run1 := func(client string, required bool) *results.Load {
+		t.Helper()
+		env := m.env(t, client)
+		return run(t, Config{Scenario: newScenario(t, "client-credentials", env), Plan: constant(20, 500*time.Millisecond),
+			Checker: m.checker(t, env.Client), VerifyEvery: 5, VerifyRequired: required, MinAttemptedRatio: 0.5, Secrets: m.reg})
+	}
+	l := run1("cc-post", false)
+	g := gate(l, gateVerified)
+	if g == nil || !g.NotApplicable || !g.Passed || !strings.HasPrefix(g.Message, "n/a verified sample: nothing verifiable came") || !l.Passed() {
+		t.Errorf("opaque tokens: passed %v, gate %+v", l.Passed(), g)
+	}
+	run := ToRun(l, results.Tool{Name: "test"}, results.Target{Name: "mock"}, time.Now(), time.Now())
+	for _, sp := range run.Specs {
+		if strings.HasPrefix(sp.Name, gateVerified) && sp.State != results.Skipped {
+			t.Errorf("n/a gate as a spec: %s %s", sp.Name, sp.State)
+		}
+	}
+	l = run1("cc-post", true)
+	if g := gate(l, gateVerified); g == nil || g.Passed || !strings.Contains(g.Message, "FAIL verified sample: verification was asked for") || l.Passed() {
+		t.Errorf("opaque tokens, verification asked for: gate %+v", g)
+	}
+	l = run1("cc", true)
+	if g := gate(l, gateVerified); g == nil || !g.Passed || g.NotApplicable || l.Verification.Verified == 0 {
+		t.Errorf("JWTs: gate %+v, verification %+v", g, l.Verification)
+	}
+}
+
+// The first credential of each kind from the attack is verified even
+// when the preparation's responses used up the sampling interval: three
+// logins give one sampled response (access and ID token), the attack's
+// Akkess tokens one more, the first.
+func TestFirstAttackCredentialOfEachKindIsVerified(t *testing.T) {
+	m := startTargetMock(t, "mock-akkess.yaml")
+	env := m.env(t, "code")
+	env.Pool = PoolOptions{Size: 3}
+	l := run(t, Config{Scenario: newScenario(t, "akkess-token", env), Plan: constant(20, 500*time.Millisecond), Checker: m.checker(t, env.Client),
+		VerifyEvery: 1000, MinAttemptedRatio: 0.5, Secrets: m.reg})
+	if v := l.Verification; v.Offered != 3 || v.Verified != 3 || v.Failed != 0 {
+		t.Errorf("verification: %+v, want the sampled login's two tokens and the first akkess_t1", v)
+	}
+}

@@ -186,9 +186,18 @@ func (r *runner) judgeRun(rep *Report, verified bool) {
 		v := l.Verification
 		g := results.LoadGate{Name: gateVerified, Scope: "run", Passed: v.Failed == 0,
 			Measured: fmt.Sprintf("%d verified, %d failed", v.Verified, v.Failed)}
-		if g.Passed {
+		unchecked := fmt.Sprintf("%d offered: %d unverifiable (opaque), %d dropped while busy, %d not verified in time", v.Offered, v.Unverifiable, v.Dropped, v.NotVerified)
+		switch {
+		case g.Passed && v.Verified == 0 && r.cfg.VerifyRequired:
+			// Asked for by name, so nothing verified is a verdict.
+			g.Passed = false
+			g.Message = fmt.Sprintf("FAIL verified sample: verification was asked for (1 in %d) and no token was verified (%s)", v.Every, unchecked)
+		case g.Passed && v.Verified == 0:
+			g.NotApplicable = true
+			g.Message = fmt.Sprintf("n/a verified sample: nothing verifiable came (%s)", unchecked)
+		case g.Passed:
 			g.Message = fmt.Sprintf("pass verified sample: %d of %d offered verified (1 in %d; %d dropped while busy, %d unverifiable)", v.Verified, v.Offered, v.Every, v.Dropped, v.Unverifiable)
-		} else {
+		default:
 			reasons := make([]string, 0, len(v.Failures))
 			for _, f := range v.Failures {
 				reasons = append(reasons, fmt.Sprintf("%s (%d)", f.Reason, f.Count))

@@ -193,7 +193,7 @@ Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
 	f.Uint64Var(&fl.maxWorkers, "max-workers", loadtest.DefaultMaxWorkers, "cap on vegeta workers (requests in flight)")
 	f.DurationVar(&fl.timeout, "timeout", 0, "bound on each request (default: the target's request_timeout)")
 	f.IntVar(&fl.maxConnections, "max-connections", 0, "bound on connections to the target (0: as many as workers)")
-	f.Uint64Var(&fl.verifyEvery, "verify-every", loadtest.DefaultVerifyEvery, "verify one issued token in this many accepted responses")
+	f.Uint64Var(&fl.verifyEvery, "verify-every", loadtest.DefaultVerifyEvery, "verify one issued token in this many accepted responses (the first of each kind always); given, a run with no token verifiable fails")
 	f.Uint64Var(&fl.verifyMax, "verify-max", loadtest.DefaultVerifyMax, "verify at most this many tokens in the run")
 	f.IntVar(&fl.verifyWorkers, "verify-workers", loadtest.DefaultVerifyWorkers, "verification workers (they share the CPU with the generator)")
 	f.BoolVar(&fl.noVerify, "no-verify", false, "do not verify issued tokens")
@@ -422,6 +422,7 @@ func runLoad(cmd *cobra.Command, fl loadFlags) error {
 	}
 	if !fl.noVerify {
 		cfg.Checker = tokenChecker(f, tg, client, cs)
+		cfg.VerifyRequired = cmd.Flags().Changed("verify-every")
 	}
 	if !fl.quiet {
 		cfg.Progress = stderr

@@ -176,6 +176,9 @@ type LoadGate struct {
 	// Scope is the step the gate judged, or "run".
 	Scope  string `json:"scope"`
 	Passed bool   `json:"passed"`
+	// NotApplicable is a check that had nothing to judge (no token could
+	// be verified): it does not fail the run, and is not shown as a pass.
+	NotApplicable bool `json:"not_applicable,omitempty"`
 	// Measured and Margin are for people: "340ms", "140ms over the limit".
 	Measured string `json:"measured,omitempty"`
 	Margin   string `json:"margin,omitempty"`
