@@ -312,3 +312,28 @@ func TestFirstAttackCredentialOfEachKindIsVerified(t *testing.T) {
 		t.Errorf("verification: %+v, want the sampled login's two tokens and the first akkess_t1", v)
 	}
 }
+
+// A rate past what a process can pace is refused before anything is sent
+// (2e9/s for 1µs divided by a zero interval); the ceiling itself is
+// accepted and paces hits a microsecond apart. A schedule built without
+// validation never divides by zero.
+func TestRateCeiling(t *testing.T) {
+	if err := (Plan{Model: Constant, Rates: []float64{2e9}, Duration: time.Microsecond}).Validate(); err == nil || !strings.Contains(err.Error(), "at most 1000000/s") {
+		t.Errorf("2e9/s: %v", err)
+	}
+	if err := (Plan{Model: Ramp, From: 1, To: 2e6, Duration: time.Microsecond}).Validate(); err == nil || !strings.Contains(err.Error(), "ramp end") {
+		t.Errorf("ramp to 2e6/s: %v", err)
+	}
+	if err := (Plan{Model: Constant, Rates: []float64{MaxRate}, Duration: time.Microsecond}).Validate(); err != nil {
+		t.Errorf("the ceiling: %v", err)
+	}
+	s := newConstant(MaxRate, time.Millisecond, 0)
+	if s.interval() != time.Microsecond || s.limit() != 1000 {
+		t.Errorf("at the ceiling: interval %s, limit %d", s.interval(), s.limit())
+	}
+	for _, rate := range []float64{2e9, 1e-6} {
+		s := newConstant(rate, time.Microsecond, 0)
+		_ = s.expected(time.Second)
+		_ = s.due(3)
+	}
+}

@@ -239,9 +239,17 @@ func loadPlan(fl loadFlags) (loadtest.Plan, error) {
 		return p, fmt.Errorf("--rate: %w", err)
 	}
 	p.Rates = []float64{rate}
+	// Each rate is checked here, where the flag that gave it is known, as
+	// the share one process sends: shards divide it.
+	share := 1.0
+	if sh, err := loadtest.ParseShard(fl.shard); fl.shard != "" && err == nil {
+		share = float64(sh.Count)
+	}
+	checkRate := func(r float64) error { return loadtest.CheckRate(r / share) }
+	flag := "--rate"
 	switch {
 	case fl.steps != "":
-		p.Model = loadtest.Steps
+		p.Model, flag = loadtest.Steps, "--steps"
 		if p.Rates, err = loadtest.ParseRates(fl.steps); err != nil {
 			return p, fmt.Errorf("--steps: %w", err)
 		}
@@ -250,10 +258,24 @@ func loadPlan(fl loadFlags) (loadtest.Plan, error) {
 		if p.From, p.To, err = loadtest.ParseRamp(fl.ramp); err != nil {
 			return p, fmt.Errorf("--ramp: %w", err)
 		}
+		for _, r := range []float64{p.From, p.To} {
+			if err := checkRate(r); err != nil {
+				return p, fmt.Errorf("--ramp: %w", err)
+			}
+		}
+		return p, nil
 	case fl.findCapacity:
 		p.Model = loadtest.FindCapacity
 		if p.MaxRate, err = slo.ParseRate(fl.maxRate); err != nil {
 			return p, fmt.Errorf("--max-rate: %w", err)
+		}
+		if err := checkRate(p.MaxRate); err != nil {
+			return p, fmt.Errorf("--max-rate: %w", err)
+		}
+	}
+	for _, r := range p.Rates {
+		if err := checkRate(r); err != nil {
+			return p, fmt.Errorf("%s: %w", flag, err)
 		}
 	}
 	return p, nil

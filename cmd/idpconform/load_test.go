@@ -222,6 +222,10 @@ func TestLoadUsageErrorsExit2(t *testing.T) {
 		"no akkess: section":               {"--scenario", "akkess-token"},
 		"not registered for refresh_token": {"--scenario", "refresh", "--client", "cc"},
 		"prepares no pool":                 {"--pool", "10"},
+		"--rate: 2000000000/s: expected at least 0.01/s and at most 1000000/s": {"--rate", "2000000000/s", "--duration", "1us"},
+		"--steps: 2000000/s: expected":                                         {"--steps", "10/s,2000000/s"},
+		"--ramp: 5000000/s: expected":                                          {"--ramp", "10/s:5000000/s"},
+		"--max-rate: 1000000000/s: expected":                                   {"--find-capacity", "--max-rate", "1000000000/s", "--slo", "p99<=1s"},
 	}
 	for want, args := range cases {
 		r := idpconform(t, append([]string{"load", "--out", t.TempDir()}, args...)...)
