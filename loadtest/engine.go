@@ -130,11 +130,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rt = f.Transport(tr)
 	}
 	counter := newProtocolCounter(rt)
+	flying := &inFlight{next: counter}
 
 	r := &runner{
 		cfg:    cfg,
-		client: &http.Client{Transport: counter, Timeout: cfg.HTTP.Timeout, CheckRedirect: noRedirect},
+		client: &http.Client{Transport: flying, Timeout: cfg.HTTP.Timeout, CheckRedirect: noRedirect},
 		protos: counter,
+		flying: flying,
 		unique: newUniqueness(),
 		url:    cfg.Secrets.String(cfg.Scenario.Endpoint()),
 		errs:   map[string]string{},
@@ -354,6 +356,7 @@ type runner struct {
 	cfg    Config
 	client *http.Client
 	protos *protocolCounter
+	flying *inFlight
 	unique *uniqueness
 	verify *verifyPool
 	enc    vegeta.Encoder
@@ -426,6 +429,7 @@ func (r *runner) attack(ctx context.Context, s step) (*results.LoadStep, *stepSt
 		Name: s.name, Model: s.model, RequestedRate: s.rate, RequestedRateEnd: s.rateEnd,
 		PlannedDuration: s.duration, PlannedHits: s.sched.limit(), StartedAt: began,
 	}
+	r.flying.resetPeak()
 	stopOnCancel := context.AfterFunc(ctx, func() { atk.Stop() })
 	stopProgress := r.startProgress(s, stats)
 
@@ -450,6 +454,7 @@ func (r *runner) attack(ctx context.Context, s step) (*results.LoadStep, *stepSt
 		r.stopped = st.Stopped
 	}
 	stats.fill(st, s.sched)
+	st.PeakInFlight = uint64(max(r.flying.peak.Load(), 0))
 	r.rate(st, stats, s.sched)
 	st.CPU = cpuOf(cpu0, cpu1, st.Requests)
 	return st, stats
@@ -567,9 +572,22 @@ func (r *runner) rate(st *results.LoadStep, stats *stepStats, sched schedule) {
 	st.AttemptedRate = requested * st.AttemptedRatio
 	st.Valid = st.AttemptedRatio >= r.cfg.MinAttemptedRatio
 	if !st.Valid {
-		st.InvalidReason = fmt.Sprintf("attempted %s is %.1f%% of the requested %s (under %.0f%%): the generator, not the target, was the bottleneck; its latencies do not judge the target. Raise --max-workers, lower the rate or shard the attack",
-			FormatRate(st.AttemptedRate), 100*st.AttemptedRatio, FormatRate(requested), 100*r.cfg.MinAttemptedRatio)
+		st.InvalidReason = invalidReason(st, requested, r.cfg.MinAttemptedRatio, r.cfg.MaxWorkers)
 	}
+}
+
+// invalidReason says why a step's rate fell short. With every worker in
+// flight the cap held it down (the target's latency times the rate needed
+// more workers than allowed); otherwise the generator could not send
+// faster (CPU, scheduling).
+func invalidReason(st *results.LoadStep, requested, minRatio float64, maxWorkers uint64) string {
+	short := fmt.Sprintf("attempted %s is %.1f%% of the requested %s (under %.0f%%)",
+		FormatRate(st.AttemptedRate), 100*st.AttemptedRatio, FormatRate(requested), 100*minRatio)
+	if maxWorkers > 0 && st.PeakInFlight >= maxWorkers {
+		return fmt.Sprintf("%s: worker cap reached: rate x latency exceeded --max-workers %d (%d requests in flight at the peak); its latencies do not judge the target. Raise --max-workers, lower the rate or shard the attack",
+			short, maxWorkers, st.PeakInFlight)
+	}
+	return short + ": the generator, not the target, was the bottleneck; its latencies do not judge the target. Raise --max-workers, lower the rate or shard the attack"
 }
 
 func cpuOf(a, b cpuSample, requests uint64) *results.LoadCPU {

@@ -337,3 +337,31 @@ func TestRateCeiling(t *testing.T) {
 		_ = s.due(3)
 	}
 }
+
+// A target answering in 500 ms with two workers allowed cannot be sent 20
+// hits a second: every worker waits on it, and the step is invalid for the
+// worker cap, not for a generator short of CPU. The twin with workers to
+// spare is valid and its peak stays under the cap.
+func TestWorkerCapNamedAsTheBottleneck(t *testing.T) {
+	m := startMock(t, "ES256", func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(500 * time.Millisecond)
+			h.ServeHTTP(w, r)
+		})
+	})
+	l := run(t, Config{Scenario: m.scenario(t), Plan: constant(20, time.Second), Workers: 2, MaxWorkers: 2, Secrets: m.secrets})
+	st := l.Steps[0]
+	if st.Valid || st.PeakInFlight != 2 || !strings.Contains(st.InvalidReason, "worker cap reached: rate x latency exceeded --max-workers 2") {
+		t.Errorf("capped: valid %v, peak %d, reason %q", st.Valid, st.PeakInFlight, st.InvalidReason)
+	}
+	l = run(t, Config{Scenario: m.scenario(t), Plan: constant(20, time.Second), MaxWorkers: 100, MinAttemptedRatio: 0.5, Secrets: m.secrets})
+	st = l.Steps[0]
+	if !st.Valid || st.PeakInFlight == 0 || st.PeakInFlight >= 100 {
+		t.Errorf("with workers to spare: valid %v (%s), peak %d", st.Valid, st.InvalidReason, st.PeakInFlight)
+	}
+	// Short of the rate without the cap reached: the generator's fault.
+	short := &results.LoadStep{AttemptedRate: 10, AttemptedRatio: 0.5, PeakInFlight: 3}
+	if got := invalidReason(short, 20, 0.98, 512); !strings.Contains(got, "the generator, not the target, was the bottleneck") || strings.Contains(got, "worker cap") {
+		t.Errorf("under the cap: %q", got)
+	}
+}

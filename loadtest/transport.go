@@ -3,6 +3,7 @@ package loadtest
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -108,4 +109,46 @@ func (p *protocolCounter) snapshot() map[string]uint64 {
 		out[k] = c.Load()
 	}
 	return out
+}
+
+// inFlight counts the requests on the wire and the most at once since the
+// last reset: a step whose rate fell with every worker waiting on the
+// target hit the worker cap, which says something else than a generator
+// short of CPU.
+type inFlight struct {
+	next      http.RoundTripper
+	now, peak atomic.Int64
+}
+
+func (f *inFlight) RoundTrip(r *http.Request) (*http.Response, error) {
+	n := f.now.Add(1)
+	for {
+		p := f.peak.Load()
+		if n <= p || f.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	resp, err := f.next.RoundTrip(r)
+	if err != nil {
+		f.now.Add(-1)
+		return resp, err
+	}
+	// The worker is busy until it has read the body.
+	resp.Body = &doneBody{ReadCloser: resp.Body, done: func() { f.now.Add(-1) }}
+	return resp, nil
+}
+
+// resetPeak starts a step's count from the requests still in flight.
+func (f *inFlight) resetPeak() { f.peak.Store(f.now.Load()) }
+
+type doneBody struct {
+	io.ReadCloser
+	once sync.Once
+	done func()
+}
+
+func (b *doneBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.done)
+	return err
 }
