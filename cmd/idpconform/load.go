@@ -93,12 +93,24 @@ Honest numbers: vegeta's workers are capped (--max-workers). When the
 generator cannot send the requested rate, the attempted rate falls; a step
 whose attempted rate is under 98% of the requested one is marked invalid
 (and fails the run), because its latencies measure the generator, not the
-IdP. The CPU the process spent per request is reported beside every step.
+IdP. When every worker was in flight the step says "worker cap reached"
+(rate x latency needed more than --max-workers); otherwise the generator was
+short of CPU. The CPU the process spent per request is reported beside every
+step. Rates are 0.01/s to 1000000/s per process; shard for more.
 
 SLOs come from --slo (repeatable) or the target file's slos: section; flags
 replace the file's. Latency and success objectives gate every step,
 throughput the best step. A breach exits 1 naming the SLO, the measured value
-and the margin.
+and the margin. Without an SLO, latency and success are not gated (the
+summary says so), but a run in which no response succeeded fails ("at least
+one successful response").
+
+The target's tls: section (ca_file, insecure_skip_verify) applies to the
+attack's connections as to setup and preparation.
+
+A sample of issued tokens is verified (one in --verify-every, and the first
+of each kind); when none could be verified (opaque tokens) that gate is n/a,
+and it fails if --verify-every was given.
 
 Results go to --out: results.bin (vegeta's gob encoding, bodies and headers
 stripped: 'vegeta report results.bin' and 'vegeta plot' read it),
@@ -123,15 +135,18 @@ attack's figures:
                  once: with rotation the new one goes back into the pool
                  (default size: one second of hits at the top rate), without
                  it every hit spends one (default: every hit of the plan).
+                 A token answered 429, 5xx or not at all goes back unused.
                  A pool that runs dry stops the attack, says why, and fails
                  the run. After the attacks a few tokens are refreshed and
                  sent again: an IdP that rotates must refuse the replay.
   introspection  access tokens from client credentials grants (default 100),
-                 introspected in turn
+                 introspected in turn; one near its expiry (expires_in or
+                 exp) is minted again, so every token asked about is live
   akkess-token   IdP access tokens of the akkess user from logins (default
                  16); the target's akkess: section names the endpoint,
                  tenant and expiry (fixtures/targets/mock-akkess.yaml for
-                 the bundled mock)
+                 the bundled mock). Tokens near their expiry are skipped;
+                 when none is left the attack stops and says why
   authcode       one login, so that a login the IdP refuses fails at once
 authcode measures the IdP's login path, the most expensive thing it does:
 Keycloak's sizing guide plans ~15 password logins/s per vCPU against ~120
@@ -163,7 +178,8 @@ Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
   idpconform load --scenario authcode --rate 20/s --slo 'p99<=500ms'
   idpconform load --target fixtures/targets/mock-akkess.yaml --scenario akkess-token --rate 100/s
 
-  # What vegeta says about the same results, and our report rendered again:
+  # What vegeta says about the same results, and our report rendered again
+  # (vegeta's CLI: go install github.com/tsenart/vegeta/v12@v12.13.0):
   vegeta report idpconform-load/results.bin
   idpconform report --in idpconform-load`,
 		Args: cobra.NoArgs,
