@@ -118,6 +118,8 @@ func (s *introspection) Notes() []string {
 	if s.pool == nil {
 		return nil
 	}
+	// Called after the last attack: no mint outlives the run.
+	s.pool.wait()
 	return s.pool.notes()
 }
 

@@ -42,6 +42,10 @@ type tokenPool struct {
 	slack    time.Duration // the margin; set once the pool is full
 	reminted atomic.Uint64
 	failed   atomic.Uint64
+	// waited counts hits that found no live token and waited for a grant.
+	waited   atomic.Uint64
+	async    atomic.Int64
+	wg       sync.WaitGroup
 	lastErr  atomic.Pointer[string]
 	unknown  atomic.Bool // a token of unknown expiry is pooled
 	lifetime time.Duration
@@ -86,38 +90,56 @@ func (p *tokenPool) margin() time.Duration {
 	return p.slack
 }
 
+// maxMinting bounds the tokens minted at once in the background, so a
+// pool of short-lived tokens does not answer one expiry with a burst of
+// grants.
+const maxMinting = 4
+
 // take returns the payload of the next token live for at least the margin.
+// A stale token is skipped and, when the scenario can mint, minted again
+// in the background: vegeta times a hit from before its targeter runs, so
+// a grant made here would be counted in the hit's latency. Only when no
+// pooled token is live does the hit wait for one grant (the note counts
+// those).
 func (p *tokenPool) take() (any, error) {
 	n := uint64(len(p.slots))
 	if n == 0 {
 		return nil, fmt.Errorf("no %s in the pool", p.what)
 	}
 	margin := p.margin()
-	for range n {
-		s := p.slots[(p.next.Add(1)-1)%n]
+	first := p.next.Add(1) - 1
+	var stale *poolSlot
+	for k := range n {
+		s := p.slots[(first+k)%n]
 		t := s.tok.Load()
 		if t.exp.IsZero() || time.Until(t.exp) > margin {
 			return t.payload, nil
 		}
-		if p.remint == nil || !s.minting.CompareAndSwap(false, true) {
-			continue
+		if stale == nil && p.remint != nil && p.async.Load() < maxMinting && s.minting.CompareAndSwap(false, true) {
+			stale = s
+			p.async.Add(1)
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				defer p.async.Add(-1)
+				p.mint(s)
+			}()
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
-		nt, err := p.remint(ctx)
-		cancel()
-		s.minting.Store(false)
-		if err != nil {
-			p.failed.Add(1)
-			msg := err.Error()
-			p.lastErr.Store(&msg)
-			continue
-		}
-		p.reminted.Add(1)
-		s.tok.Store(nt)
-		return nt.payload, nil
 	}
 	if p.remint != nil {
-		why := "another worker is minting them"
+		// Nothing live: this hit waits for a token of its own.
+		for k := range n {
+			s := p.slots[(first+k)%n]
+			if !s.minting.CompareAndSwap(false, true) {
+				continue
+			}
+			if t := p.mint(s); t != nil {
+				p.waited.Add(1)
+				return t.payload, nil
+			}
+			break
+		}
+		why := "other workers are minting them"
 		if e := p.lastErr.Load(); e != nil {
 			why = "minting a new one failed: " + *e
 		}
@@ -126,11 +148,40 @@ func (p *tokenPool) take() (any, error) {
 	return nil, fmt.Errorf("every pooled %s is within %s of its expiry (shortest lifetime %s): the run outlasts them, and %s", p.what, margin, p.lifetime.Round(time.Millisecond), p.why)
 }
 
+// mint replaces the token of s, which the caller claimed (minting set),
+// and releases it; nil when minting failed.
+func (p *tokenPool) mint(s *poolSlot) *pooledToken {
+	defer s.minting.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+	defer cancel()
+	nt, err := p.remint(ctx)
+	if err != nil {
+		p.failed.Add(1)
+		msg := err.Error()
+		p.lastErr.Store(&msg)
+		return nil
+	}
+	p.reminted.Add(1)
+	s.tok.Store(nt)
+	return nt
+}
+
+// wait lets the background mints finish; each is bounded by the request
+// timeout.
+func (p *tokenPool) wait() { p.wg.Wait() }
+
 // notes says what keeping the pool live cost, for the run's notes.
 func (p *tokenPool) notes() []string {
 	var out []string
 	if n := p.reminted.Load(); n > 0 {
 		out = append(out, fmt.Sprintf("%d pooled %ss were minted again during the attack as they neared expiry (lifetime %s; those grants are not hits)", n, p.what, p.lifetime.Round(time.Millisecond)))
+	}
+	if n := p.waited.Load(); n > 0 {
+		hits := fmt.Sprintf("%d hits", n)
+		if n == 1 {
+			hits = "1 hit"
+		}
+		out = append(out, fmt.Sprintf("%s found no live pooled %s and waited for a grant, which its latency includes", hits, p.what))
 	}
 	if n := p.failed.Load(); n > 0 {
 		out = append(out, fmt.Sprintf("minting a pooled %s again failed %d times during the attack", p.what, n))
