@@ -365,3 +365,42 @@ func TestWorkerCapNamedAsTheBottleneck(t *testing.T) {
 		t.Errorf("under the cap: %q", got)
 	}
 }
+
+// A stale pooled token is minted again off the hit: take returns a live
+// one at once while the mint waits; only a pool with nothing live makes
+// the hit wait for a grant; without a way to mint, it refuses.
+func TestTokenPoolMintsInTheBackground(t *testing.T) {
+	release := make(chan struct{})
+	fresh := &pooledToken{payload: "fresh", exp: time.Now().Add(time.Hour)}
+	p := &tokenPool{what: "access token", timeout: 5 * time.Second, remint: func(context.Context) (*pooledToken, error) {
+		<-release
+		return fresh, nil
+	}}
+	p.add(&pooledToken{payload: "stale", exp: time.Now().Add(10 * time.Millisecond)}, time.Hour)
+	p.add(&pooledToken{payload: "live", exp: time.Now().Add(time.Hour)}, time.Hour)
+	p.settle(time.Second)
+	got, err := p.take()
+	if err != nil || got != "live" {
+		t.Fatalf("take: %v %v, want the live token at once", got, err)
+	}
+	close(release)
+	p.wait()
+	if p.reminted.Load() != 1 || p.slots[0].tok.Load() != fresh || p.waited.Load() != 0 {
+		t.Errorf("background mint: %d minted, slot %v, %d waited", p.reminted.Load(), p.slots[0].tok.Load().payload, p.waited.Load())
+	}
+
+	all := &tokenPool{what: "access token", timeout: 5 * time.Second, remint: func(context.Context) (*pooledToken, error) { return fresh, nil }}
+	all.add(&pooledToken{payload: "stale", exp: time.Now().Add(10 * time.Millisecond)}, time.Hour)
+	all.settle(time.Second)
+	all.async.Store(maxMinting) // no background mint free: the hit must wait
+	if got, err := all.take(); err != nil || got != "fresh" || all.waited.Load() != 1 {
+		t.Errorf("nothing live: %v %v, %d waited", got, err, all.waited.Load())
+	}
+
+	none := &tokenPool{what: "IdP access token", why: "the scenario does not log in again"}
+	none.add(&pooledToken{payload: "stale", exp: time.Now().Add(10 * time.Millisecond)}, time.Hour)
+	none.settle(time.Second)
+	if _, err := none.take(); err == nil || !strings.Contains(err.Error(), "the scenario does not log in again") {
+		t.Errorf("no mint: %v", err)
+	}
+}
