@@ -7,8 +7,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -31,10 +29,10 @@ type akkessToken struct {
 	env      Env
 	body     []byte
 
-	// headers holds one request header per pooled IdP token, built in
-	// Prepare and read-only after it.
-	headers []http.Header
-	next    atomic.Uint64
+	// pool holds one request header per pooled IdP token. A token near
+	// its expiry is skipped: another costs a login, which an attack's
+	// worker must not run.
+	pool *tokenPool
 }
 
 // defaultAkkessPool is the automatic pool: each token costs a login, and
@@ -83,9 +81,9 @@ func (s *akkessToken) Endpoint() string { return s.endpoint }
 func (s *akkessToken) Prepare(ctx context.Context, d Demand) (*results.LoadPreparation, error) {
 	size := poolSize(s.env.Pool, min(d.TotalHits, defaultAkkessPool))
 	driver := driverFor(s.env, s.env.OAuth)
-	var mu sync.Mutex
-	s.headers = make([]http.Header, 0, size)
-	return fill(ctx, d, "IdP access tokens from logins", size, s.env.Pool, func(ctx context.Context) error {
+	s.pool = &tokenPool{what: "IdP access token",
+		why: "the scenario does not log in again during an attack: shorten --duration, or act as a client whose access tokens live longer"}
+	prep, err := fill(ctx, d, "IdP access tokens from logins", size, s.env.Pool, func(ctx context.Context) error {
 		tr, err := s.flow.run(ctx, s.env.OAuth, driver)
 		if err != nil {
 			return err
@@ -93,27 +91,36 @@ func (s *akkessToken) Prepare(ctx context.Context, d Demand) (*results.LoadPrepa
 		if err := grantFailure(tr); err != nil {
 			return err
 		}
+		exp, life := expiryOf(tr, time.Now())
 		d.issued(issuedBy(tr)...)
 		h := http.Header{
 			"Authorization": {"Bearer " + tr.AccessToken},
 			"Accept":        {"application/jwt"},
 			"Content-Type":  {"application/json"},
 		}
-		mu.Lock()
-		s.headers = append(s.headers, h)
-		mu.Unlock()
+		s.pool.add(&pooledToken{payload: h, exp: exp}, life)
 		return nil
 	})
+	skew := time.Duration(0)
+	if s.env.Target != nil {
+		skew = s.env.Target.ClockSkew.D()
+	}
+	s.pool.settle(skew)
+	return prep, err
 }
 
 func (s *akkessToken) Targeter() vegeta.Targeter {
 	return func(t *vegeta.Target) error {
-		if len(s.headers) == 0 {
+		if s.pool == nil {
 			return fmt.Errorf("akkess-token: no IdP token to exchange")
+		}
+		h, err := s.pool.take()
+		if err != nil {
+			return fmt.Errorf("akkess-token: %w", err)
 		}
 		t.Method = http.MethodPost
 		t.URL = s.endpoint
-		t.Header = s.headers[(s.next.Add(1)-1)%uint64(len(s.headers))]
+		t.Header = h.(http.Header)
 		t.Body = append([]byte(nil), s.body...)
 		return nil
 	}

@@ -48,6 +48,10 @@ type Config struct {
 	VerifyWorkers int
 	VerifyQueue   int
 	VerifyBound   time.Duration
+	// VerifyRequired makes a run in which no sampled token could be
+	// verified fail its verified-sample gate, rather than report it not
+	// applicable: the user asked for verification by name.
+	VerifyRequired bool
 
 	// Shard is set when this process runs one part of a split attack.
 	Shard *Shard
@@ -126,11 +130,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rt = f.Transport(tr)
 	}
 	counter := newProtocolCounter(rt)
+	flying := &inFlight{next: counter}
 
 	r := &runner{
 		cfg:    cfg,
-		client: &http.Client{Transport: counter, Timeout: cfg.HTTP.Timeout, CheckRedirect: noRedirect},
+		client: &http.Client{Transport: flying, Timeout: cfg.HTTP.Timeout, CheckRedirect: noRedirect},
 		protos: counter,
+		flying: flying,
 		unique: newUniqueness(),
 		url:    cfg.Secrets.String(cfg.Scenario.Endpoint()),
 		errs:   map[string]string{},
@@ -205,6 +211,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		load.Notes = append(load.Notes, notes...)
 	}
 
+	if n, ok := cfg.Scenario.(Noter); ok {
+		load.Notes = append(load.Notes, n.Notes()...)
+	}
 	load.Generator.Protocols = r.protos.snapshot()
 	load.Uniqueness = r.unique.summary()
 	if r.verify != nil {
@@ -314,7 +323,7 @@ func demandOf(p Plan) Demand {
 // uniqueness check and verification sample as an attack's.
 func (r *runner) prepare(ctx context.Context, load *results.Load) error {
 	d := demandOf(r.cfg.Plan)
-	d.Issued = func(creds ...Credential) { r.issued(creds) }
+	d.Issued = func(creds ...Credential) { r.issued(creds, false) }
 	d.Progress = r.cfg.Progress
 	cpu0 := r.cpu.read()
 	began := time.Now()
@@ -347,6 +356,7 @@ type runner struct {
 	cfg    Config
 	client *http.Client
 	protos *protocolCounter
+	flying *inFlight
 	unique *uniqueness
 	verify *verifyPool
 	enc    vegeta.Encoder
@@ -363,6 +373,16 @@ type runner struct {
 	// collector both hand in credentials.
 	sampleMu        sync.Mutex
 	okSeen, offered uint64
+	// firstOffered holds the kinds already offered, apart for preparation
+	// and attack: the first of each kind from each is always verified,
+	// whatever the sampling interval, so a short run or a scenario whose
+	// preparation used up the interval still verifies what it attacked.
+	firstOffered map[firstKey]bool
+}
+
+type firstKey struct {
+	kind   CredentialKind
+	attack bool
 }
 
 // wholeRate names a rate of the whole attack: shards send a share of it,
@@ -409,6 +429,7 @@ func (r *runner) attack(ctx context.Context, s step) (*results.LoadStep, *stepSt
 		Name: s.name, Model: s.model, RequestedRate: s.rate, RequestedRateEnd: s.rateEnd,
 		PlannedDuration: s.duration, PlannedHits: s.sched.limit(), StartedAt: began,
 	}
+	r.flying.resetPeak()
 	stopOnCancel := context.AfterFunc(ctx, func() { atk.Stop() })
 	stopProgress := r.startProgress(s, stats)
 
@@ -433,6 +454,7 @@ func (r *runner) attack(ctx context.Context, s step) (*results.LoadStep, *stepSt
 		r.stopped = st.Stopped
 	}
 	stats.fill(st, s.sched)
+	st.PeakInFlight = uint64(max(r.flying.peak.Load(), 0))
 	r.rate(st, stats, s.sched)
 	st.CPU = cpuOf(cpu0, cpu1, st.Requests)
 	return st, stats
@@ -456,7 +478,7 @@ func (r *runner) collect(res *vegeta.Result, stats *stepStats, began time.Time, 
 			res.Error = ""
 		}
 		if res.Error == "" {
-			r.issued(out.Issued)
+			r.issued(out.Issued, true)
 		} else {
 			for _, c := range out.Issued {
 				r.unique.add(c)
@@ -480,7 +502,7 @@ func (r *runner) collect(res *vegeta.Result, stats *stepStats, began time.Time, 
 // issued records the credentials of one accepted response: every one for
 // the uniqueness check, and those of one response in VerifyEvery for the
 // verification pool (refresh tokens are opaque to every verifier).
-func (r *runner) issued(creds []Credential) {
+func (r *runner) issued(creds []Credential, attack bool) {
 	for _, c := range creds {
 		r.unique.add(c)
 	}
@@ -490,13 +512,19 @@ func (r *runner) issued(creds []Credential) {
 	r.sampleMu.Lock()
 	defer r.sampleMu.Unlock()
 	r.okSeen++
-	if r.okSeen%r.cfg.VerifyEvery != 1 && r.cfg.VerifyEvery != 1 {
-		return
+	sampled := r.okSeen%r.cfg.VerifyEvery == 1 || r.cfg.VerifyEvery == 1
+	if r.firstOffered == nil {
+		r.firstOffered = map[firstKey]bool{}
 	}
 	for _, c := range creds {
 		if c.Kind == RefreshToken || r.offered >= r.cfg.VerifyMax {
 			continue
 		}
+		k := firstKey{c.Kind, attack}
+		if !sampled && r.firstOffered[k] {
+			continue
+		}
+		r.firstOffered[k] = true
 		r.offered++
 		r.verify.offer(c)
 	}
@@ -544,9 +572,22 @@ func (r *runner) rate(st *results.LoadStep, stats *stepStats, sched schedule) {
 	st.AttemptedRate = requested * st.AttemptedRatio
 	st.Valid = st.AttemptedRatio >= r.cfg.MinAttemptedRatio
 	if !st.Valid {
-		st.InvalidReason = fmt.Sprintf("attempted %s is %.1f%% of the requested %s (under %.0f%%): the generator, not the target, was the bottleneck; its latencies do not judge the target. Raise --max-workers, lower the rate or shard the attack",
-			FormatRate(st.AttemptedRate), 100*st.AttemptedRatio, FormatRate(requested), 100*r.cfg.MinAttemptedRatio)
+		st.InvalidReason = invalidReason(st, requested, r.cfg.MinAttemptedRatio, r.cfg.MaxWorkers)
 	}
+}
+
+// invalidReason says why a step's rate fell short. With every worker in
+// flight the cap held it down (the target's latency times the rate needed
+// more workers than allowed); otherwise the generator could not send
+// faster (CPU, scheduling).
+func invalidReason(st *results.LoadStep, requested, minRatio float64, maxWorkers uint64) string {
+	short := fmt.Sprintf("attempted %s is %.1f%% of the requested %s (under %.0f%%)",
+		FormatRate(st.AttemptedRate), 100*st.AttemptedRatio, FormatRate(requested), 100*minRatio)
+	if maxWorkers > 0 && st.PeakInFlight >= maxWorkers {
+		return fmt.Sprintf("%s: worker cap reached: rate x latency exceeded --max-workers %d (%d requests in flight at the peak); its latencies do not judge the target. Raise --max-workers, lower the rate or shard the attack",
+			short, maxWorkers, st.PeakInFlight)
+	}
+	return short + ": the generator, not the target, was the bottleneck; its latencies do not judge the target. Raise --max-workers, lower the rate or shard the attack"
 }
 
 func cpuOf(a, b cpuSample, requests uint64) *results.LoadCPU {

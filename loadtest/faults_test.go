@@ -178,8 +178,8 @@ func TestTransportErrorsGroupedOnce(t *testing.T) {
 }
 
 // With one worker and a 100 ms target, the generator can send at most 10
-// of the 50 hits a second asked for: the step is marked invalid and fails
-// the run. With enough workers the same target and rate make a valid step
+// of the 50 hits a second asked for: the step is marked invalid, for the
+// worker cap, and fails the run. With enough workers the same target and rate make a valid step
 // (5 hits in flight are needed; 64 workers may run).
 func TestGeneratorBoundStepIsInvalid(t *testing.T) {
 	t.Parallel()
@@ -189,7 +189,7 @@ func TestGeneratorBoundStepIsInvalid(t *testing.T) {
 	}))
 	l := run(t, Config{Scenario: m.scenario(t), Plan: constant(50, time.Second), Workers: 1, MaxWorkers: 1, SLOs: mustSLOs(t, "p99<=1s"), MinAttemptedRatio: 0.5})
 	st := l.Steps[0]
-	if st.Valid || st.AttemptedRatio > 0.3 || !strings.Contains(st.InvalidReason, "the generator, not the target, was the bottleneck") {
+	if st.Valid || st.AttemptedRatio > 0.3 || !strings.Contains(st.InvalidReason, "worker cap reached: rate x latency exceeded --max-workers 1") {
 		t.Fatalf("capped generator: valid=%v ratio=%.2f reason=%q", st.Valid, st.AttemptedRatio, st.InvalidReason)
 	}
 	if l.Passed() {

@@ -16,7 +16,14 @@ const (
 	gateCapacity = "capacity found"
 	gateComplete = "run completed"
 	gateStopped  = "attack completed"
+	// gateSucceeded holds even without an SLO: a run in which nothing
+	// succeeded measured only failures, however fast they came.
+	gateSucceeded = "at least one successful response"
 )
+
+// noteNoSLO is said when no latency or success objective gates the run, so
+// a PASS is not read as "fast and correct".
+const noteNoSLO = "no SLO given: latency and success rate not gated (--slo, or slos: in the target file)"
 
 // measure returns a step's value of a latency or success objective.
 func measure(o slo.Objective, st *results.LoadStep, stats *stepStats) float64 {
@@ -149,6 +156,22 @@ func (r *runner) judgeRun(rep *Report, verified bool) {
 		}
 		l.Gates = append(l.Gates, gateOf(o.Judge(best), scope))
 	}
+	var ok, sent uint64
+	for _, st := range l.Steps {
+		ok += st.OK
+		sent += st.Requests
+	}
+	sg := results.LoadGate{Name: gateSucceeded, Scope: "run", Passed: ok > 0,
+		Measured: fmt.Sprintf("%d of %d requests succeeded", ok, sent)}
+	if sg.Passed {
+		sg.Message = fmt.Sprintf("pass %s: %d of %d requests succeeded", gateSucceeded, ok, sent)
+	} else {
+		sg.Message = fmt.Sprintf("FAIL %s: none of %d requests succeeded; see the errors", gateSucceeded, sent)
+	}
+	l.Gates = append(l.Gates, sg)
+	if !hasJudgingSLO(r.cfg.SLOs) {
+		l.Notes = append(l.Notes, noteNoSLO)
+	}
 	for _, u := range l.Uniqueness {
 		g := results.LoadGate{Name: "unique " + u.Kind, Scope: "run", Passed: u.Duplicates == 0,
 			Measured: fmt.Sprintf("%d duplicates in %d", u.Duplicates, u.Seen)}
@@ -163,9 +186,18 @@ func (r *runner) judgeRun(rep *Report, verified bool) {
 		v := l.Verification
 		g := results.LoadGate{Name: gateVerified, Scope: "run", Passed: v.Failed == 0,
 			Measured: fmt.Sprintf("%d verified, %d failed", v.Verified, v.Failed)}
-		if g.Passed {
+		unchecked := fmt.Sprintf("%d offered: %d unverifiable (opaque), %d dropped while busy, %d not verified in time", v.Offered, v.Unverifiable, v.Dropped, v.NotVerified)
+		switch {
+		case g.Passed && v.Verified == 0 && r.cfg.VerifyRequired:
+			// Asked for by name, so nothing verified is a verdict.
+			g.Passed = false
+			g.Message = fmt.Sprintf("FAIL verified sample: verification was asked for (1 in %d) and no token was verified (%s)", v.Every, unchecked)
+		case g.Passed && v.Verified == 0:
+			g.NotApplicable = true
+			g.Message = fmt.Sprintf("n/a verified sample: nothing verifiable came (%s)", unchecked)
+		case g.Passed:
 			g.Message = fmt.Sprintf("pass verified sample: %d of %d offered verified (1 in %d; %d dropped while busy, %d unverifiable)", v.Verified, v.Offered, v.Every, v.Dropped, v.Unverifiable)
-		} else {
+		default:
 			reasons := make([]string, 0, len(v.Failures))
 			for _, f := range v.Failures {
 				reasons = append(reasons, fmt.Sprintf("%s (%d)", f.Reason, f.Count))
@@ -178,6 +210,16 @@ func (r *runner) judgeRun(rep *Report, verified bool) {
 		l.Gates = append(l.Gates, results.LoadGate{Name: gateComplete, Scope: "run", Passed: false,
 			Message: "FAIL run completed: interrupted before the plan's end; the results cover what ran"})
 	}
+}
+
+// hasJudgingSLO reports whether a latency or success objective is among os.
+func hasJudgingSLO(os []slo.Objective) bool {
+	for _, o := range os {
+		if o.Kind() != slo.KindRate {
+			return true
+		}
+	}
+	return false
 }
 
 // fmtDur is slo.FormatDuration, short for tables.

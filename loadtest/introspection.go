@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync"
-	"sync/atomic"
+	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
@@ -26,10 +25,9 @@ type introspection struct {
 	auth            secretAuth
 	env             Env
 
-	// bodies holds one request body per pooled token, built in Prepare and
-	// read-only after it; each hit copies one.
-	bodies [][]byte
-	next   atomic.Uint64
+	// pool holds one request body per pooled token; each hit copies one.
+	// A token near its expiry is minted again before it is sent.
+	pool *tokenPool
 }
 
 // defaultIntrospectionPool is the automatic pool: tokens are not used up,
@@ -42,6 +40,12 @@ const (
 	problemNoActive      = "no active member"
 	problemActiveNotBool = "active is not a JSON boolean (RFC 7662 §2.2)"
 	problemInactiveLive  = "active: false for a live token"
+	// problemInactiveSlow: the hit took longer than the token had left
+	// when it was sent, so it may have expired in flight.
+	problemInactiveSlow = "active: false for a token that may have expired during a slow hit"
+	// problemInactiveUnknown: the token's response said nothing of its
+	// lifetime, so the pool cannot keep it live.
+	problemInactiveUnknown = "active: false for a token of unknown lifetime (no expires_in, not a JWT)"
 )
 
 func newIntrospection(env Env) (Scenario, error) {
@@ -64,31 +68,71 @@ func (s *introspection) Endpoint() string { return s.endpoint }
 // Prepare mints the pool of access tokens with client credentials grants.
 func (s *introspection) Prepare(ctx context.Context, d Demand) (*results.LoadPreparation, error) {
 	size := poolSize(s.env.Pool, min(d.TotalHits, defaultIntrospectionPool))
-	var mu sync.Mutex
-	s.bodies = make([][]byte, 0, size)
-	return fill(ctx, d, "access tokens from client credentials grants", size, s.env.Pool, func(ctx context.Context) error {
-		tr, err := s.env.OAuth.ClientCredentials(ctx, s.token, s.auth.cred, s.env.Client.Scopes, nil)
+	s.pool = &tokenPool{what: "access token", timeout: s.timeout(), remint: func(ctx context.Context) (*pooledToken, error) {
+		t, _, err := s.mint(ctx, d)
+		return t, err
+	}}
+	prep, err := fill(ctx, d, "access tokens from client credentials grants", size, s.env.Pool, func(ctx context.Context) error {
+		t, life, err := s.mint(ctx, d)
 		if err != nil {
 			return err
 		}
-		if err := grantFailure(tr); err != nil {
-			return err
-		}
-		d.issued(issuedBy(tr)...)
-		body := []byte(url.Values{"token": {tr.AccessToken}, "token_type_hint": {"access_token"}}.Encode() + s.auth.form)
-		mu.Lock()
-		s.bodies = append(s.bodies, body)
-		mu.Unlock()
+		s.pool.add(t, life)
 		return nil
 	})
+	s.pool.settle(s.skew())
+	return prep, err
+}
+
+// mint obtains one access token to introspect, with its expiry.
+func (s *introspection) mint(ctx context.Context, d Demand) (*pooledToken, time.Duration, error) {
+	tr, err := s.env.OAuth.ClientCredentials(ctx, s.token, s.auth.cred, s.env.Client.Scopes, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := grantFailure(tr); err != nil {
+		return nil, 0, err
+	}
+	exp, life := expiryOf(tr, time.Now())
+	d.issued(issuedBy(tr)...)
+	body := []byte(url.Values{"token": {tr.AccessToken}, "token_type_hint": {"access_token"}}.Encode() + s.auth.form)
+	return &pooledToken{payload: body, exp: exp}, life, nil
+}
+
+func (s *introspection) timeout() time.Duration {
+	if s.env.Target != nil && s.env.Target.RequestTimeout > 0 {
+		return s.env.Target.RequestTimeout.D()
+	}
+	return DefaultTimeout
+}
+
+func (s *introspection) skew() time.Duration {
+	if s.env.Target != nil {
+		return s.env.Target.ClockSkew.D()
+	}
+	return 0
+}
+
+// Notes says how often pooled tokens were minted again.
+func (s *introspection) Notes() []string {
+	if s.pool == nil {
+		return nil
+	}
+	// Called after the last attack: no mint outlives the run.
+	s.pool.wait()
+	return s.pool.notes()
 }
 
 func (s *introspection) Targeter() vegeta.Targeter {
 	return func(t *vegeta.Target) error {
-		if len(s.bodies) == 0 {
+		if s.pool == nil {
 			return fmt.Errorf("introspection: no token to introspect")
 		}
-		b := s.bodies[(s.next.Add(1)-1)%uint64(len(s.bodies))]
+		p, err := s.pool.take()
+		if err != nil {
+			return fmt.Errorf("introspection: %w", err)
+		}
+		b := p.([]byte)
 		t.Method = http.MethodPost
 		t.URL = s.endpoint
 		t.Header = s.auth.header
@@ -121,6 +165,12 @@ func (s *introspection) Inspect(res *vegeta.Result) Outcome {
 	case "true":
 		return Outcome{}
 	case "false":
+		switch {
+		case s.pool != nil && s.pool.unknown.Load():
+			return Outcome{Problem: problemInactiveUnknown}
+		case s.pool != nil && res.Latency >= s.pool.margin():
+			return Outcome{Problem: problemInactiveSlow}
+		}
 		return Outcome{Problem: problemInactiveLive}
 	default:
 		return Outcome{Problem: problemActiveNotBool}

@@ -100,8 +100,8 @@ func Merge(files []string, o MergeOptions) (*Merged, error) {
 		}
 		m.Runs = append(m.Runs, run)
 	}
+	var missing []string
 	if shardCount > 0 && len(shardSeen) < shardCount {
-		var missing []string
 		for i := range shardCount {
 			if _, ok := shardSeen[i]; !ok {
 				missing = append(missing, fmt.Sprintf("%d/%d", i, shardCount))
@@ -199,8 +199,29 @@ func Merge(files []string, o MergeOptions) (*Merged, error) {
 			}
 		}
 	}
+	if shardCount > 0 {
+		load.Gates = append(load.Gates, shardsGate(len(shardSeen), shardCount, missing))
+	}
+	// What the merge could not check belongs in the record, not only on a
+	// terminal: a missing shard read on stderr is gone by the time the
+	// report is opened.
+	load.Notes = append(load.Notes, m.Notes...)
 	m.Report = rep
 	return m, nil
+}
+
+// gateShards is a merge's check that it holds the whole attack.
+const gateShards = "every shard present"
+
+func shardsGate(seen, count int, missing []string) results.LoadGate {
+	g := results.LoadGate{Name: gateShards, Scope: "run", Passed: seen == count,
+		Measured: fmt.Sprintf("%d of %d shards", seen, count)}
+	if g.Passed {
+		g.Message = fmt.Sprintf("pass %s: %d of %d shards merged", gateShards, seen, count)
+	} else {
+		g.Message = fmt.Sprintf("FAIL %s: %d of %d shards merged, missing %s: the figures and gates cover part of the attack", gateShards, seen, count, strings.Join(missing, ", "))
+	}
+	return g
 }
 
 type span struct{ first, last time.Time }
@@ -318,6 +339,10 @@ func mergedLoad(runs []*results.Run, files []string) *results.Load {
 		}
 		l.Interrupted = l.Interrupted || r.Load.Interrupted
 		for _, n := range r.Load.Notes {
+			if n == noteNoSLO {
+				// The merge gates on its own SLOs and says so itself.
+				continue
+			}
 			l.Notes = append(l.Notes, fmt.Sprintf("shard %s: %s", shardName(r), n))
 		}
 		if p := r.Load.Preparation; p != nil {

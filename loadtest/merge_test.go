@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,6 +95,9 @@ func TestMergeShards(t *testing.T) {
 		t.Errorf("notes: %v", mg.Notes)
 	}
 	l := mg.Load
+	if g := gate(l, gateShards); g == nil || !g.Passed || g.Measured != "2 of 2 shards" {
+		t.Errorf("shards gate with both: %+v", g)
+	}
 	if len(l.Steps) != 1 {
 		t.Fatalf("steps: %+v", l.Steps)
 	}
@@ -193,6 +197,13 @@ func TestMergeRefusesAndNotes(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(mg.Notes, "\n"), "shards missing from the merge: 1/2") {
 		t.Errorf("notes: %v", mg.Notes)
+	}
+	// ... and fails the merge, in its record as well as on the terminal.
+	if g := gate(mg.Load, gateShards); g == nil || g.Passed || !strings.Contains(g.Message, "FAIL every shard present: 1 of 2 shards merged, missing 1/2") || mg.Load.Passed() {
+		t.Errorf("shards gate with one missing: %+v", g)
+	}
+	if !slices.Contains(mg.Load.Notes, "shards missing from the merge: 1/2") {
+		t.Errorf("load notes: %q", mg.Load.Notes)
 	}
 	if err := os.Remove(Sidecar(a, RunExt)); err != nil {
 		t.Fatal(err)

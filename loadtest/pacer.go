@@ -55,7 +55,13 @@ func (s constantSchedule) Pace(elapsed time.Duration, hits uint64) (time.Duratio
 
 // interval is the pacer's spacing as vegeta computes it (integer ns).
 func (s constantSchedule) interval() time.Duration {
-	return time.Duration(s.Per.Nanoseconds() / int64(s.Freq))
+	if s.Freq <= 0 {
+		// No rate: no hit is ever due. Plan.Validate refuses such rates;
+		// this keeps a caller that skipped it from dividing by zero.
+		return s.Per
+	}
+	// At least a nanosecond: expected divides by it.
+	return max(time.Duration(s.Per.Nanoseconds()/int64(s.Freq)), 1)
 }
 
 // vegeta's ConstantPacer sends hit k at (k+1) intervals.

@@ -50,7 +50,12 @@ type Plan struct {
 
 // Bounds of a plan: every attack is bounded in time and in hits.
 const (
-	MinRate             = 0.01
+	MinRate = 0.01
+	// MaxRate is the highest rate one process paces: vegeta spaces hits by
+	// an integer count of nanoseconds, which reaches zero (and a divide by
+	// zero) past 1e9/s, and no generator sends a million a second anyway.
+	// More is sharded.
+	MaxRate             = 1_000_000
 	DefaultMaxHits      = 2_000_000
 	DefaultMaxProbes    = 12
 	DefaultPrecision    = 0.05
@@ -93,14 +98,22 @@ func ParseRamp(s string) (from, to float64, err error) {
 	return from, to, nil
 }
 
+// CheckRate checks one rate against the bounds a process can pace.
+func CheckRate(r float64) error {
+	if r < MinRate || r > MaxRate || math.IsNaN(r) || math.IsInf(r, 0) {
+		return fmt.Errorf("%s: expected at least %s and at most %s (one process's ceiling; shard the attack for more)", FormatRate(r), FormatRate(MinRate), FormatRate(MaxRate))
+	}
+	return nil
+}
+
 // Validate checks the plan's bounds before anything is sent.
 func (p Plan) Validate() error {
 	if p.Duration <= 0 || p.Duration > MaxAttackDuration {
 		return fmt.Errorf("duration %s: expected more than 0 and at most %s", p.Duration, MaxAttackDuration)
 	}
 	check := func(what string, r float64) error {
-		if r < MinRate || math.IsNaN(r) || math.IsInf(r, 0) {
-			return fmt.Errorf("%s %s: expected at least %s/s", what, FormatRate(r), FormatRate(MinRate))
+		if err := CheckRate(r); err != nil {
+			return fmt.Errorf("%s %w", what, err)
 		}
 		return nil
 	}

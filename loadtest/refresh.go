@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -33,9 +34,10 @@ type refresh struct {
 
 	pool   chan string
 	seeded uint64
-	// taken counts tokens sent, returned rotated ones put back, and spent
-	// tokens whose hit was judged and gave no new one.
-	taken, returned, spent atomic.Uint64
+	// taken counts tokens sent, returned rotated ones put back, spent
+	// tokens whose hit was judged and gave no new one, and retried tokens
+	// put back unused because the IdP answered 429 or 5xx, or nothing.
+	taken, returned, spent, retried atomic.Uint64
 }
 
 // Problems of a refresh response.
@@ -140,9 +142,64 @@ func (s *refresh) dry() error {
 	if !s.rotates {
 		return fmt.Errorf("refresh token pool ran dry after %d refreshes: the client declares rotation none, so each hit spends one of the %d seeded; raise --pool to the hits planned", taken, s.seeded)
 	}
-	return fmt.Errorf("refresh token pool ran dry after %d refreshes: %d seeded, %d rotated ones came back, %d refreshes failed or gave no new token, %d were in flight or unanswered; raise --pool, or look at the errors",
-		taken, s.seeded, returned, spent, max(away, 0))
+	retried := s.retried.Load()
+	away -= int64(retried)
+	return fmt.Errorf("refresh token pool ran dry after %d refreshes: %d seeded, %d rotated ones came back, %d put back after 429, 5xx or no answer, %d refreshes failed or gave no new token, %d were in flight; raise --pool, or look at the errors",
+		taken, s.seeded, returned, retried, spent, max(away, 0))
 }
+
+// Transport watches each refresh on the wire: when the IdP answers 429 or
+// 5xx, or nothing (a transport error), it did not consume the token, so it
+// goes back into the pool. Dropping it would drain the pool under a rate
+// limit and stop the attack on "pool ran dry", blaming the pool for the
+// IdP's throttling. The token is read back from the request body only on
+// those answers, so the hot path pays nothing.
+func (s *refresh) Transport(next http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := next.RoundTrip(r)
+		if err == nil && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
+			return resp, err
+		}
+		if tok := refreshTokenOf(r); tok != "" {
+			select {
+			case s.pool <- tok:
+				s.retried.Add(1)
+			default:
+			}
+		}
+		return resp, err
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// refreshTokenOf reads the refresh_token member back from a request the
+// targeter built.
+func refreshTokenOf(r *http.Request) string {
+	if r.GetBody == nil {
+		return ""
+	}
+	body, err := r.GetBody()
+	if err != nil {
+		return ""
+	}
+	defer body.Close()
+	b, err := io.ReadAll(io.LimitReader(body, 1<<20))
+	if err != nil {
+		return ""
+	}
+	v, err := url.ParseQuery(string(b))
+	if err != nil {
+		return ""
+	}
+	return v.Get("refresh_token")
+}
+
+// retryable says whether the IdP left the token unused: a rate limit or a
+// server error, which Transport has put the token back for.
+func retryable(code uint16) bool { return code == http.StatusTooManyRequests || code >= 500 }
 
 // Inspect judges a token response and, when the target rotates refresh
 // tokens, returns the new one to the pool. Without rotation a refresh
@@ -162,7 +219,7 @@ func (s *refresh) Inspect(res *vegeta.Result) Outcome {
 		kept = append(kept, c)
 	}
 	out.Issued = kept
-	if !s.rotates {
+	if !s.rotates || retryable(res.Code) {
 		return out
 	}
 	if out.Problem != "" || out.OAuthError != "" || res.Code < 200 || res.Code >= 300 {

@@ -113,10 +113,18 @@ type Auditor interface {
 	Audit(ctx context.Context) (gates []results.LoadGate, notes []string)
 }
 
+// Noter is a Scenario with something to say after the attacks that no
+// result shows (pooled tokens minted again as they neared expiry).
+type Noter interface {
+	Notes() []string
+}
+
 // Flow is a Scenario whose hit is a sequence of exchanges (a whole login),
-// not one request. The engine sends each hit through the RoundTripper
-// Transport returns, wrapped around the run's own transport, so vegeta
-// times the whole flow as one hit and its connections are the attack's.
+// not one request, or that must see each hit on the wire (refresh puts a
+// token back when the IdP did not consume it). The engine sends each hit
+// through the RoundTripper Transport returns, wrapped around the run's own
+// transport, so vegeta times the whole flow as one hit and its connections
+// are the attack's.
 type Flow interface {
 	Transport(next http.RoundTripper) http.RoundTripper
 }

@@ -19,10 +19,14 @@ func ToRun(l *results.Load, tool results.Tool, tg results.Target, started, ended
 	for _, g := range l.Gates {
 		sp := results.Spec{Name: fmt.Sprintf("%s [%s]", g.Name, g.Scope), Scenario: "load", Labels: []string{"load", l.Scenario},
 			Requirement: requirementOf(g.Name), Severity: "MUST", State: results.Passed}
-		if !g.Passed {
+		switch {
+		case !g.Passed:
 			sp.State = results.Failed
 			sp.Failure = g.Message
-		} else {
+		case g.NotApplicable:
+			sp.State = results.Skipped
+			sp.Info = []string{g.Message}
+		default:
 			sp.Info = []string{g.Message}
 		}
 		run.Specs = append(run.Specs, sp)

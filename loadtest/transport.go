@@ -1,7 +1,9 @@
 package loadtest
 
 import (
+	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -31,6 +33,11 @@ type HTTPOptions struct {
 	MaxConnections int
 	// IdleConnections is how many idle connections are kept for reuse.
 	IdleConnections int
+	// TLS is the target's TLS configuration (tls.ca_file,
+	// insecure_skip_verify); nil verifies against the system roots. The
+	// attack must trust what the target file trusts, or an IdP behind a
+	// private CA fails every hit while its setup succeeded.
+	TLS *tls.Config
 }
 
 // newTransport builds the one transport every attack of a run shares: the
@@ -46,6 +53,10 @@ func newTransport(o HTTPOptions) (*http.Transport, error) {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		Protocols:             new(http.Protocols),
+	}
+	if o.TLS != nil {
+		// Cloned: the transport sets NextProtos for ALPN on its copy.
+		tr.TLSClientConfig = o.TLS.Clone()
 	}
 	switch o.Version {
 	case HTTP1, "":
@@ -98,4 +109,46 @@ func (p *protocolCounter) snapshot() map[string]uint64 {
 		out[k] = c.Load()
 	}
 	return out
+}
+
+// inFlight counts the requests on the wire and the most at once since the
+// last reset: a step whose rate fell with every worker waiting on the
+// target hit the worker cap, which says something else than a generator
+// short of CPU.
+type inFlight struct {
+	next      http.RoundTripper
+	now, peak atomic.Int64
+}
+
+func (f *inFlight) RoundTrip(r *http.Request) (*http.Response, error) {
+	n := f.now.Add(1)
+	for {
+		p := f.peak.Load()
+		if n <= p || f.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	resp, err := f.next.RoundTrip(r)
+	if err != nil {
+		f.now.Add(-1)
+		return resp, err
+	}
+	// The worker is busy until it has read the body.
+	resp.Body = &doneBody{ReadCloser: resp.Body, done: func() { f.now.Add(-1) }}
+	return resp, nil
+}
+
+// resetPeak starts a step's count from the requests still in flight.
+func (f *inFlight) resetPeak() { f.peak.Store(f.now.Load()) }
+
+type doneBody struct {
+	io.ReadCloser
+	once sync.Once
+	done func()
+}
+
+func (b *doneBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.done)
+	return err
 }

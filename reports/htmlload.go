@@ -195,9 +195,13 @@ func newLoadView(l *results.Load) (*loadView, error) {
 
 	for _, gt := range l.Gates {
 		row := gateRow{LoadGate: gt, Verdict: "passed"}
-		if !gt.Passed {
+		switch {
+		case !gt.Passed:
 			row.Verdict = "failed"
 			v.Failed++
+		case gt.NotApplicable:
+			// Nothing to judge is not a pass: shown like a skipped spec.
+			row.Verdict = "skipped"
 		}
 		v.Gates = append(v.Gates, row)
 	}

@@ -93,12 +93,24 @@ Honest numbers: vegeta's workers are capped (--max-workers). When the
 generator cannot send the requested rate, the attempted rate falls; a step
 whose attempted rate is under 98% of the requested one is marked invalid
 (and fails the run), because its latencies measure the generator, not the
-IdP. The CPU the process spent per request is reported beside every step.
+IdP. When every worker was in flight the step says "worker cap reached"
+(rate x latency needed more than --max-workers); otherwise the generator was
+short of CPU. The CPU the process spent per request is reported beside every
+step. Rates are 0.01/s to 1000000/s per process; shard for more.
 
 SLOs come from --slo (repeatable) or the target file's slos: section; flags
 replace the file's. Latency and success objectives gate every step,
 throughput the best step. A breach exits 1 naming the SLO, the measured value
-and the margin.
+and the margin. Without an SLO, latency and success are not gated (the
+summary says so), but a run in which no response succeeded fails ("at least
+one successful response").
+
+The target's tls: section (ca_file, insecure_skip_verify) applies to the
+attack's connections as to setup and preparation.
+
+A sample of issued tokens is verified (one in --verify-every, and the first
+of each kind); when none could be verified (opaque tokens) that gate is n/a,
+and it fails if --verify-every was given.
 
 Results go to --out: results.bin (vegeta's gob encoding, bodies and headers
 stripped: 'vegeta report results.bin' and 'vegeta plot' read it),
@@ -123,15 +135,18 @@ attack's figures:
                  once: with rotation the new one goes back into the pool
                  (default size: one second of hits at the top rate), without
                  it every hit spends one (default: every hit of the plan).
+                 A token answered 429, 5xx or not at all goes back unused.
                  A pool that runs dry stops the attack, says why, and fails
                  the run. After the attacks a few tokens are refreshed and
                  sent again: an IdP that rotates must refuse the replay.
   introspection  access tokens from client credentials grants (default 100),
-                 introspected in turn
+                 introspected in turn; one near its expiry (expires_in or
+                 exp) is minted again, so every token asked about is live
   akkess-token   IdP access tokens of the akkess user from logins (default
                  16); the target's akkess: section names the endpoint,
                  tenant and expiry (fixtures/targets/mock-akkess.yaml for
-                 the bundled mock)
+                 the bundled mock). Tokens near their expiry are skipped;
+                 when none is left the attack stops and says why
   authcode       one login, so that a login the IdP refuses fails at once
 authcode measures the IdP's login path, the most expensive thing it does:
 Keycloak's sizing guide plans ~15 password logins/s per vCPU against ~120
@@ -163,7 +178,8 @@ Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
   idpconform load --scenario authcode --rate 20/s --slo 'p99<=500ms'
   idpconform load --target fixtures/targets/mock-akkess.yaml --scenario akkess-token --rate 100/s
 
-  # What vegeta says about the same results, and our report rendered again:
+  # What vegeta says about the same results, and our report rendered again
+  # (vegeta's CLI: go install github.com/tsenart/vegeta/v12@v12.13.0):
   vegeta report idpconform-load/results.bin
   idpconform report --in idpconform-load`,
 		Args: cobra.NoArgs,
@@ -193,7 +209,7 @@ Exit codes: 0 every gate passed, 1 a gate failed or the run was interrupted,
 	f.Uint64Var(&fl.maxWorkers, "max-workers", loadtest.DefaultMaxWorkers, "cap on vegeta workers (requests in flight)")
 	f.DurationVar(&fl.timeout, "timeout", 0, "bound on each request (default: the target's request_timeout)")
 	f.IntVar(&fl.maxConnections, "max-connections", 0, "bound on connections to the target (0: as many as workers)")
-	f.Uint64Var(&fl.verifyEvery, "verify-every", loadtest.DefaultVerifyEvery, "verify one issued token in this many accepted responses")
+	f.Uint64Var(&fl.verifyEvery, "verify-every", loadtest.DefaultVerifyEvery, "verify one issued token in this many accepted responses (the first of each kind always); given, a run with no token verifiable fails")
 	f.Uint64Var(&fl.verifyMax, "verify-max", loadtest.DefaultVerifyMax, "verify at most this many tokens in the run")
 	f.IntVar(&fl.verifyWorkers, "verify-workers", loadtest.DefaultVerifyWorkers, "verification workers (they share the CPU with the generator)")
 	f.BoolVar(&fl.noVerify, "no-verify", false, "do not verify issued tokens")
@@ -239,9 +255,17 @@ func loadPlan(fl loadFlags) (loadtest.Plan, error) {
 		return p, fmt.Errorf("--rate: %w", err)
 	}
 	p.Rates = []float64{rate}
+	// Each rate is checked here, where the flag that gave it is known, as
+	// the share one process sends: shards divide it.
+	share := 1.0
+	if sh, err := loadtest.ParseShard(fl.shard); fl.shard != "" && err == nil {
+		share = float64(sh.Count)
+	}
+	checkRate := func(r float64) error { return loadtest.CheckRate(r / share) }
+	flag := "--rate"
 	switch {
 	case fl.steps != "":
-		p.Model = loadtest.Steps
+		p.Model, flag = loadtest.Steps, "--steps"
 		if p.Rates, err = loadtest.ParseRates(fl.steps); err != nil {
 			return p, fmt.Errorf("--steps: %w", err)
 		}
@@ -250,10 +274,24 @@ func loadPlan(fl loadFlags) (loadtest.Plan, error) {
 		if p.From, p.To, err = loadtest.ParseRamp(fl.ramp); err != nil {
 			return p, fmt.Errorf("--ramp: %w", err)
 		}
+		for _, r := range []float64{p.From, p.To} {
+			if err := checkRate(r); err != nil {
+				return p, fmt.Errorf("--ramp: %w", err)
+			}
+		}
+		return p, nil
 	case fl.findCapacity:
 		p.Model = loadtest.FindCapacity
 		if p.MaxRate, err = slo.ParseRate(fl.maxRate); err != nil {
 			return p, fmt.Errorf("--max-rate: %w", err)
+		}
+		if err := checkRate(p.MaxRate); err != nil {
+			return p, fmt.Errorf("--max-rate: %w", err)
+		}
+	}
+	for _, r := range p.Rates {
+		if err := checkRate(r); err != nil {
+			return p, fmt.Errorf("%s: %w", flag, err)
 		}
 	}
 	return p, nil
@@ -414,7 +452,7 @@ func runLoad(cmd *cobra.Command, fl loadFlags) error {
 	stderr := cmd.ErrOrStderr()
 	cfg := loadtest.Config{
 		Scenario: sc, Client: client.Name, Plan: plan, SLOs: objectives,
-		HTTP:    loadtest.HTTPOptions{Version: fl.httpVersion, Timeout: timeout, MaxConnections: fl.maxConnections},
+		HTTP:    loadtest.HTTPOptions{Version: fl.httpVersion, Timeout: timeout, MaxConnections: fl.maxConnections, TLS: tg.TLSConfig()},
 		Workers: fl.workers, MaxWorkers: fl.maxWorkers, MaxBody: tg.MaxResponseBytes,
 		MinAttemptedRatio: fl.minAttempted,
 		VerifyEvery:       fl.verifyEvery, VerifyMax: fl.verifyMax, VerifyWorkers: fl.verifyWorkers,
@@ -422,6 +460,7 @@ func runLoad(cmd *cobra.Command, fl loadFlags) error {
 	}
 	if !fl.noVerify {
 		cfg.Checker = tokenChecker(f, tg, client, cs)
+		cfg.VerifyRequired = cmd.Flags().Changed("verify-every")
 	}
 	if !fl.quiet {
 		cfg.Progress = stderr
@@ -646,6 +685,10 @@ issued twice across shards). Files from plain 'vegeta attack' merge too; what
 only those records know is then reported as unknown, and such steps are
 invalid.
 
+A merge of an attack with a shard missing fails its "every shard present"
+gate; what the merge could not check is listed under notes in the summary
+and results.json.
+
 SLOs come from --slo, or else from the shards' records. Exit codes: 0 every
 gate passed, 1 a gate failed, 2 bad usage or unreadable files.`,
 		Example: `  idpconform load merge --out merged results/shard-*.bin
@@ -705,10 +748,8 @@ gate passed, 1 a gate failed, 2 bad usage or unreadable files.`,
 			}
 			run := loadtest.ToRun(m.Load.Redacted(reg), results.Tool{Name: "idpconform", Version: toolVersion()}, tg, started, time.Now())
 			paths, werr := writeLoadOutputs(out, "results", false, run, m.Report, reg)
+			// The merge's notes are in the run's, which the summary lists.
 			safeOut := reg.Writer(cmd.OutOrStdout())
-			for _, n := range m.Notes {
-				fmt.Fprintf(cmd.ErrOrStderr(), "note: %s\n", n)
-			}
 			if err := reports.WriteSummary(safeOut, run); err != nil {
 				return failed(err)
 			}

@@ -222,6 +222,10 @@ func TestLoadUsageErrorsExit2(t *testing.T) {
 		"no akkess: section":               {"--scenario", "akkess-token"},
 		"not registered for refresh_token": {"--scenario", "refresh", "--client", "cc"},
 		"prepares no pool":                 {"--pool", "10"},
+		"--rate: 2000000000/s: expected at least 0.01/s and at most 1000000/s": {"--rate", "2000000000/s", "--duration", "1us"},
+		"--steps: 2000000/s: expected":                                         {"--steps", "10/s,2000000/s"},
+		"--ramp: 5000000/s: expected":                                          {"--ramp", "10/s:5000000/s"},
+		"--max-rate: 1000000000/s: expected":                                   {"--find-capacity", "--max-rate", "1000000000/s", "--slo", "p99<=1s"},
 	}
 	for want, args := range cases {
 		r := idpconform(t, append([]string{"load", "--out", t.TempDir()}, args...)...)
@@ -537,5 +541,47 @@ func TestReportRerendersALoadRun(t *testing.T) {
 	r = idpconform(t, "report", "--in", broken)
 	if r.code != 2 || !strings.Contains(r.stderr, "/load/steps/0/requests") {
 		t.Errorf("broken load record: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// A load run trusts the target's tls.ca_file, in its attack as in its
+// setup: against the mock over HTTPS every hit succeeds with the CA, and
+// without it the run stops at once naming the unknown authority.
+func TestLoadOverTLSWithTargetCA(t *testing.T) {
+	srv, err := mockidp.NewTLSServer("", mockidp.Options{SigningAlg: "ES256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), srv.CA.PEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(repoFile(t, "fixtures/targets/local-mock.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, extra string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, append(src, []byte(extra)...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	env := []string{"IDPCONFORM_MOCK_ISSUER=" + srv.URL}
+	out := filepath.Join(dir, "out")
+	r := idpconformEnv(t, env, "load", "--target", write("tls.yaml", "tls:\n  ca_file: ca.pem\n"), "--rate", "20/s", "--duration", "1s",
+		"--out", out, "--min-attempted", "0.5", "-q")
+	if r.code != 0 {
+		t.Fatalf("load over TLS with the CA: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	run := readRun(t, filepath.Join(out, "results.json"))
+	if st := run.Load.Steps[0]; st.Requests == 0 || st.OK != st.Requests {
+		t.Errorf("with the CA: %d of %d ok; errors %+v", st.OK, st.Requests, st.Errors)
+	}
+	r = idpconformEnv(t, env, "load", "--target", write("no-ca.yaml", ""), "--rate", "20/s", "--duration", "1s",
+		"--out", filepath.Join(dir, "out2"), "--min-attempted", "0.5", "-q")
+	if r.code == 0 || !strings.Contains(r.all(), "x509: certificate signed by unknown authority") {
+		t.Errorf("without the CA: exit %d\n%s", r.code, r.all())
 	}
 }

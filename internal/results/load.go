@@ -101,6 +101,10 @@ type LoadStep struct {
 	// bottleneck: latencies of an invalid step do not judge the target.
 	Valid         bool   `json:"valid"`
 	InvalidReason string `json:"invalid_reason,omitempty"`
+	// PeakInFlight is the most requests the generator had in flight at
+	// once; at the worker cap, the rate fell because rate x latency
+	// needed more workers, not because the generator ran out of CPU.
+	PeakInFlight uint64 `json:"peak_in_flight,omitempty"`
 	// OK counts responses the scenario accepted; Success is OK/Requests.
 	OK      uint64  `json:"ok"`
 	Success float64 `json:"success"`
@@ -176,6 +180,9 @@ type LoadGate struct {
 	// Scope is the step the gate judged, or "run".
 	Scope  string `json:"scope"`
 	Passed bool   `json:"passed"`
+	// NotApplicable is a check that had nothing to judge (no token could
+	// be verified): it does not fail the run, and is not shown as a pass.
+	NotApplicable bool `json:"not_applicable,omitempty"`
 	// Measured and Margin are for people: "340ms", "140ms over the limit".
 	Measured string `json:"measured,omitempty"`
 	Margin   string `json:"margin,omitempty"`
