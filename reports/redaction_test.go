@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -97,52 +99,70 @@ func TestNoSecretLeavesARun(t *testing.T) {
 }
 
 // TestNoIssuedTokenLeaves checks the reports against what the IdP actually
-// sent, not only against what the run registered: the mock is served behind
-// a recorder that keeps every token the token endpoint issued, and the
-// reports must contain none of them.
+// sent, not only against what the run registered: the mock of each vendor
+// profile is served behind a recorder that keeps every token, code and
+// Akkess t1 token it issued, and the reports must contain none of them.
 func TestNoIssuedTokenLeaves(t *testing.T) {
-	w := &witness{}
-	srv := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + srv.Listener.Addr().String()
-	idp, err := mockidp.New(mockidp.Options{Issuer: issuer})
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		profile, file string
+		vars          map[string]string
+	}{
+		// The generic run also fails a spec, so failure evidence is scanned.
+		{"generic", fixtures.MockTargetPath, map[string]string{"IDPCONFORM_CC_POST_SECRET": wrongSecret(t)}},
+		{"akoya", fixtures.TargetsDir + "/mock-akoya.yaml", nil},
+		{"akkess", fixtures.TargetsDir + "/mock-akkess.yaml", nil},
+		{"nextidentity", fixtures.TargetsDir + "/mock-nextidentity.yaml", nil},
 	}
-	srv.Config.Handler = w.wrap(idp)
-	srv.Start()
-	defer srv.Close()
+	for _, tc := range cases {
+		t.Run(tc.profile, func(t *testing.T) {
+			src, err := fixtures.FS.ReadFile(tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := &witness{}
+			srv := httptest.NewUnstartedServer(nil)
+			issuer := "http://" + srv.Listener.Addr().String()
+			idp, err := mockidp.New(mockidp.Options{Issuer: issuer, Profile: tc.profile})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.Config.Handler = w.wrap(idp)
+			srv.Start()
+			defer srv.Close()
+			section := regexp.MustCompile(`(?m)^mock:\n(?:  .*\n)*`)
+			if !section.Match(src) {
+				t.Fatalf("%s no longer names the embedded mock in a mock: section", tc.file)
+			}
+			src = section.ReplaceAll(src, []byte("issuer: "+issuer+"\n"))
 
-	src, err := fixtures.FS.ReadFile(fixtures.MockTargetPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const embedded = "mock:\n  profile: generic\n"
-	if !bytes.Contains(src, []byte(embedded)) {
-		t.Fatalf("bundled target no longer names the embedded mock as %q", embedded)
-	}
-	src = bytes.Replace(src, []byte(embedded), []byte("issuer: "+issuer+"\n"), 1)
-
-	reg := redact.New()
-	dir := t.TempDir()
-	var ginkgoOut bytes.Buffer
-	var term string
-	printed := captureProcessOutput(t, func() {
-		run := runTarget(t, "witness.yaml", src, reg, map[string]string{"IDPCONFORM_CC_POST_SECRET": wrongSecret(t)}, &ginkgoOut)
-		if run.Summary.Failed == 0 {
-			t.Error("the wrong cc-post secret failed no spec")
-		}
-		term = writeEverything(t, dir, run, reg)
-	})
-	issued := w.values()
-	if len(issued) < 5 {
-		t.Fatalf("the IdP issued %d tokens; expected the run to obtain several", len(issued))
-	}
-	leaks := scanDir(t, dir, issued)
-	leaks = append(leaks, scan("ginkgo output", ginkgoOut.String(), issued)...)
-	leaks = append(leaks, scan("terminal summary", term, issued)...)
-	leaks = append(leaks, scan("stdout/stderr/log", printed, issued)...)
-	for _, l := range leaks {
-		t.Errorf("%s leaks %s", l.where, l.what)
+			reg := redact.New()
+			dir := t.TempDir()
+			var ginkgoOut bytes.Buffer
+			var term string
+			printed := captureProcessOutput(t, func() {
+				run := runTarget(t, "witness.yaml", src, reg, tc.vars, &ginkgoOut)
+				if got := run.Summary.Failed > 0; got != (tc.vars != nil) {
+					t.Errorf("failed specs: %d; want failures: %v", run.Summary.Failed, tc.vars != nil)
+				}
+				term = writeEverything(t, dir, run, reg)
+			})
+			issued := w.values()
+			for _, kind := range []string{"access_token", "code"} {
+				if w.count(kind) < 2 {
+					t.Fatalf("the IdP issued %d %s values; expected the run to obtain several", w.count(kind), kind)
+				}
+			}
+			if tc.profile == "akkess" && w.count("t1") == 0 {
+				t.Fatal("the akkess run obtained no t1 token")
+			}
+			leaks := scanDir(t, dir, issued)
+			leaks = append(leaks, scan("ginkgo output", ginkgoOut.String(), issued)...)
+			leaks = append(leaks, scan("terminal summary", term, issued)...)
+			leaks = append(leaks, scan("stdout/stderr/log", printed, issued)...)
+			for _, l := range leaks {
+				t.Errorf("%s leaks %s", l.where, l.what)
+			}
+		})
 	}
 }
 
@@ -233,10 +253,26 @@ func plant(t *testing.T, run *results.Run, secret string) *results.Run {
 	return nil
 }
 
-// witness records every credential the IdP puts in a response body.
+// witness records every credential the IdP sends: tokens in JSON bodies,
+// codes in the Location of authorization redirects, and whole JWT bodies
+// (Akkess answers with application/jwt).
 type witness struct {
 	mu     sync.Mutex
 	issued []string
+	kinds  map[string]int
+}
+
+func (w *witness) add(kind, v string) {
+	if v == "" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.kinds == nil {
+		w.kinds = map[string]int{}
+	}
+	w.issued = append(w.issued, v)
+	w.kinds[kind]++
 }
 
 func (w *witness) wrap(h http.Handler) http.Handler {
@@ -245,13 +281,17 @@ func (w *witness) wrap(h http.Handler) http.Handler {
 		h.ServeHTTP(rec, r)
 		var body map[string]any
 		if json.Unmarshal(rec.Body.Bytes(), &body) == nil {
-			w.mu.Lock()
 			for _, k := range []string{"access_token", "refresh_token", "id_token", "code"} {
-				if s, ok := body[k].(string); ok && s != "" {
-					w.issued = append(w.issued, s)
+				if s, ok := body[k].(string); ok {
+					w.add(k, s)
 				}
 			}
-			w.mu.Unlock()
+		}
+		if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/jwt") {
+			w.add("t1", strings.TrimSpace(rec.Body.String()))
+		}
+		if loc, err := url.Parse(rec.Header().Get("Location")); err == nil {
+			w.add("code", loc.Query().Get("code"))
 		}
 		for k, vs := range rec.Header() {
 			rw.Header()[k] = vs
@@ -265,6 +305,12 @@ func (w *witness) values() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]string(nil), w.issued...)
+}
+
+func (w *witness) count(kind string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.kinds[kind]
 }
 
 func countTokens(run *results.Run) int {
