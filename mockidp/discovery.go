@@ -14,6 +14,11 @@ func (m *IdP) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		grantTypes = append(grantTypes, g)
 	}
 	slices.Sort(grantTypes)
+	pkce := []string{"S256", "plain"}
+	if cfg.faults.on(FaultUnadvertised) {
+		grantTypes = slices.DeleteFunc(grantTypes, func(g string) bool { return g == "client_credentials" })
+		pkce = []string{"plain"}
+	}
 	issuer := m.issuer
 	if cfg.faults.on(FaultIssuerMismatch) {
 		issuer = m.issuer + "/other"
@@ -44,7 +49,7 @@ func (m *IdP) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	doc.set("introspection_endpoint_auth_methods_supported", authMethods)
 	doc.set("revocation_endpoint_auth_methods_supported", append(slices.Clone(authMethods), AuthNone))
 	doc.set("token_endpoint_auth_signing_alg_values_supported", assertionAlgNames())
-	doc.set("code_challenge_methods_supported", []string{"S256", "plain"})
+	doc.set("code_challenge_methods_supported", pkce)
 	doc.set("prompt_values_supported", []string{"none", "login", "consent"})
 	doc.set("claims_supported", m.claimsSupported())
 	doc.set("authorization_response_iss_parameter_supported", true)

@@ -55,6 +55,7 @@ const (
 	FaultIssuerMismatch FaultName = "issuer-mismatch"
 	FaultJWKSPrivateKey FaultName = "jwks-private-key"
 	FaultDuplicateKid   FaultName = "duplicate-kid"
+	FaultUnadvertised   FaultName = "metadata-unadvertised"
 
 	// Authorization code flow.
 	FaultCodeReuse            FaultName = "code-reuse"
@@ -190,6 +191,8 @@ var faultCatalog = []FaultInfo{
 		Violates: "RFC 7517 §9.2", Severity: "MUST", CaughtBy: []string{"discovery"}},
 	{Name: FaultDuplicateKid, Description: "publishes two different keys under the signing key's kid",
 		Violates: "RFC 7517 §4.5", Severity: "SHOULD", CaughtBy: []string{"discovery"}},
+	{Name: FaultUnadvertised, Description: "leaves client_credentials out of grant_types_supported and S256 out of code_challenge_methods_supported, while still serving both",
+		Violates: "RFC 8414 §2", Severity: "SHOULD", CaughtBy: []string{"discovery"}},
 
 	{Name: FaultCodeReuse, Description: "redeems an authorization code more than once",
 		Violates: "RFC 6749 §4.1.2", Severity: "MUST", CaughtBy: []string{"authcode", "security"}},

@@ -172,6 +172,16 @@ var faultProbes = map[mockidp.FaultName]faultProbe{
 		}
 		return false
 	}},
+	mockidp.FaultUnadvertised: {seen: func(h *harness) bool {
+		doc := h.get(mockidp.PathDiscovery, nil).json
+		has := func(member, v string) bool {
+			list, _ := doc[member].([]any)
+			return slices.Contains(list, any(v))
+		}
+		// Both are still served: only the advertisement is wrong.
+		return !has("grant_types_supported", "client_credentials") && !has("code_challenge_methods_supported", "S256") &&
+			has("code_challenge_methods_supported", "plain") && ccToken(h) != ""
+	}},
 	mockidp.FaultCodeReuse: {seen: func(h *harness) bool {
 		var form url.Values
 		exchange(h, code, nil, func(f url.Values) creds { form = f; return code })

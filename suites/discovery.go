@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	. "github.com/onsi/gomega"
 
@@ -113,6 +114,55 @@ func discoverySpecs(f *fw.Framework) {
 			}
 			Expect(dups).To(BeEmpty(), "kids used by more than one key")
 		})
+
+	// Requirement: RFC 8414 §2
+	// Description: the metadata SHOULD advertise what the target is declared
+	// to do: each declared grant in grant_types_supported (omitted means
+	// authorization_code and implicit only), S256 in
+	// code_challenge_methods_supported for authorization code (omitted means
+	// no PKCE), and each client's method in
+	// token_endpoint_auth_methods_supported (omitted means
+	// client_secret_basic only); a client that reads the metadata would
+	// otherwise not use what the IdP can do.
+	f.It("advertises the grants, PKCE method and client authentication the target declares",
+		fw.Requirement{Label: fw.LabelDiscovery, Ref: "RFC 8414 §2", Severity: fw.SHOULD, Needs: need},
+		func(ctx context.Context, s *fw.Spec) {
+			md := metadata(ctx, s)
+			Expect(unadvertised(s.Target, md)).To(BeEmpty(), "declared but not advertised in the metadata")
+		})
+}
+
+// unadvertised lists what the target declares and its metadata does not
+// advertise, applying RFC 8414 §2's defaults for omitted members.
+func unadvertised(tg *target.Target, md *oauth.Metadata) []string {
+	grants := md.GrantTypesSupported
+	if grants == nil {
+		grants = []string{"authorization_code", "implicit"}
+	}
+	methods := md.TokenEndpointAuthMethodsSupported
+	if methods == nil {
+		methods = []string{string(target.ClientSecretBasic)}
+	}
+	var out []string
+	for capability, grant := range map[target.Capability]string{
+		target.CapClientCredentials: "client_credentials",
+		target.CapAuthorizationCode: "authorization_code",
+		target.CapRefreshToken:      "refresh_token",
+	} {
+		if tg.Has(capability) && !slices.Contains(grants, grant) {
+			out = append(out, "grant_types_supported lacks "+grant)
+		}
+	}
+	if tg.Has(target.CapAuthorizationCode) && !slices.Contains(md.CodeChallengeMethodsSupported, "S256") {
+		out = append(out, "code_challenge_methods_supported lacks S256")
+	}
+	for _, c := range tg.Clients {
+		if m := string(c.AuthMethod); m != "" && !slices.Contains(methods, m) {
+			out = append(out, "token_endpoint_auth_methods_supported lacks "+m+" (client "+c.Name+")")
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // metadata fetches the discovery document for this spec, failing it when the

@@ -163,7 +163,7 @@ func TestEachSpecCatchesItsMisbehaviour(t *testing.T) {
 		{name: "discovery 500", path: mockidp.PathDiscovery, mutate: func(http.Header, map[string]any) (int, bool) { return 500, false },
 			// Without metadata no endpoint is known: every spec fails,
 			// each naming its own requirement (a SHOULD spec warns).
-			fails: []string{"discovery", "client-credentials"}},
+			fails: []string{"discovery", "client-credentials"}, warns: []string{"advertises the grants"}},
 		{name: "issuer mismatch", path: mockidp.PathDiscovery, mutate: func(_ http.Header, b map[string]any) (int, bool) {
 			b["issuer"] = "https://evil.example"
 			return 0, false
@@ -185,6 +185,16 @@ func TestEachSpecCatchesItsMisbehaviour(t *testing.T) {
 			b["keys"] = append(keys, keys[0])
 			return 0, false
 		}, warns: []string{"distinct kid"}},
+		// RFC 8414 §2's default for an omitted grant_types_supported is
+		// authorization_code and implicit: client credentials unadvertised.
+		{name: "no grant_types_supported", path: mockidp.PathDiscovery, mutate: func(_ http.Header, b map[string]any) (int, bool) {
+			delete(b, "grant_types_supported")
+			return 0, false
+		}, warns: []string{"advertises the grants, PKCE method and client authentication"}},
+		{name: "auth methods without the clients' own", path: mockidp.PathDiscovery, mutate: func(_ http.Header, b map[string]any) (int, bool) {
+			b["token_endpoint_auth_methods_supported"] = []string{"private_key_jwt"}
+			return 0, false
+		}, warns: []string{"advertises the grants, PKCE method and client authentication"}},
 		{name: "no Cache-Control", path: mockidp.PathToken, mutate: func(h http.Header, _ map[string]any) (int, bool) {
 			h.Del("Cache-Control")
 			return 0, false
