@@ -182,3 +182,43 @@ func TestK8sMergeJob(t *testing.T) {
 		t.Errorf("merge reads %v, shards write %q", cmd.Flags().Args(), shardOut)
 	}
 }
+
+// The image the manifests run is built by deploy/Dockerfile: its user must
+// be the one the Job's securityContext requires, its entrypoint the binary
+// the manifests pass bare arguments to, and what it builds this command.
+func TestDockerfileFitsTheManifests(t *testing.T) {
+	src, err := os.ReadFile("../../deploy/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := os.ReadFile("../../deploy/k8s/job.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if problems := dockerfileProblems(string(src), string(job)); len(problems) > 0 {
+		t.Errorf("deploy/Dockerfile: %v", problems)
+	}
+	// The twin: an image running as root, or building another package, is caught.
+	bad := strings.NewReplacer("USER 65532:65532", "USER 0", "./cmd/idpconform", "./cmd/other").Replace(string(src))
+	if problems := dockerfileProblems(bad, string(job)); len(problems) != 2 {
+		t.Errorf("a root image building another package: %v, want two problems", problems)
+	}
+}
+
+func dockerfileProblems(dockerfile, job string) []string {
+	var out []string
+	uid := regexp.MustCompile(`runAsUser: (\d+)`).FindStringSubmatch(job)
+	if uid == nil || !strings.Contains(dockerfile, "\nUSER "+uid[1]+":") {
+		out = append(out, "USER is not the Job's runAsUser")
+	}
+	if !strings.Contains(dockerfile, `ENTRYPOINT ["/idpconform"]`) {
+		out = append(out, "ENTRYPOINT is not /idpconform")
+	}
+	build := regexp.MustCompile(`go build .* -o /idpconform (\./\S+)`).FindStringSubmatch(dockerfile)
+	if build == nil {
+		out = append(out, "no go build of /idpconform")
+	} else if _, err := os.Stat("../../" + build[1]); err != nil || build[1] != "./cmd/idpconform" {
+		out = append(out, "builds "+build[1]+", not ./cmd/idpconform")
+	}
+	return out
+}
