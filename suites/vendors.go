@@ -28,6 +28,19 @@ import (
 func akoyaSpecs(f *fw.Framework) {
 	akoya := []fw.Label{fw.LabelAkoya}
 
+	// Requirement: Akoya ID JWT claims (seed 000; example in seed 001)
+	// Description: the ID token MUST carry Akoya's mandatory claims
+	// (connectorId, recipientId, products, name, sub, iss, exp, iat, aud)
+	// with their types, checked against the target's Akoya contract
+	// (akoya-legacy-id-token for the old IdP) or akoya-id-token; new and
+	// reordered claims pass.
+	f.It("issues ID tokens that meet the Akoya claim contract",
+		fw.Requirement{Label: fw.LabelAuthCode, Vendors: akoya, Ref: "Akoya seed 000 (Akoya ID JWT Claims)", Severity: fw.MUST,
+			Needs: []target.Capability{target.CapAuthorizationCode}},
+		func(ctx context.Context, s *fw.Spec) {
+			expectVendorIDTokenContract(ctx, s, "akoya", "akoya-id-token")
+		})
+
 	// Requirement: Akoya ID token details (seed 001), expired ID token error
 	// Description: a data endpoint called with an expired ID token MUST
 	// answer {"code": 602, "message": "Customer not authorized"}, so that
@@ -186,6 +199,18 @@ func akkessSpecs(f *fw.Framework) {
 func nextIdentitySpecs(f *fw.Framework) {
 	ni := []fw.Label{fw.LabelNextIdentity}
 
+	// Requirement: Next Identity token service (seed 004), ID token claims
+	// Description: the ID token MUST carry the claims of the OIDC scopes
+	// requested and custom claims with their types (company_name for
+	// ad:user_custom), checked against the target's Next Identity contract
+	// or nextidentity-id-token.
+	f.It("issues ID tokens that meet the Next Identity claim contract",
+		fw.Requirement{Label: fw.LabelAuthCode, Vendors: ni, Ref: "Next Identity seed 004 (ID token claims)", Severity: fw.MUST,
+			Needs: []target.Capability{target.CapAuthorizationCode}},
+		func(ctx context.Context, s *fw.Spec) {
+			expectVendorIDTokenContract(ctx, s, "nextidentity", "nextidentity-id-token")
+		})
+
 	// Requirement: Next Identity token service (seed 004), custom scopes
 	// Description: a custom scope prefix:name:suffix may be requested
 	// without its suffix; the token MUST then be issued with that scope.
@@ -282,4 +307,21 @@ func clip(b []byte) string {
 		s = s[:200] + "..."
 	}
 	return s
+}
+
+// expectVendorIDTokenContract checks a fresh ID token against the vendor's
+// contract: the one the target names when it is the vendor's own (its name
+// starts with the vendor's), otherwise the vendor's shipped default. So the
+// vendor label selects the vendor's claim rules even when the generic
+// contract spec is filtered out.
+func expectVendorIDTokenContract(ctx context.Context, s *fw.Spec, vendor, fallback string) {
+	name := s.Target.Contracts.IDToken
+	if !strings.HasPrefix(name, vendor) {
+		name = fallback
+	}
+	ct := contractFor(s, name, "id_token")
+	c := s.ClientFor(target.GrantAuthorizationCode)
+	_, tr := s.Tokens(ctx, c)
+	tok := s.VerifyIDToken(ctx, requireIDToken(tr), c)
+	expectContract(s, ct, tok.Claims)
 }
