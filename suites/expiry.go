@@ -72,6 +72,27 @@ func expirySpecs(f *fw.Framework) {
 			})
 	}
 
+	for _, c := range f.Target.Clients {
+		if c.IDTokenTTL == 0 || !c.HasGrant(target.GrantAuthorizationCode) {
+			continue
+		}
+		// Requirement: the target's declared id_token_ttl
+		// Description: each client's ID tokens MUST live as long as the
+		// target declares (exp - iat), within the clock skew: a relying
+		// party schedules its re-authentication (and Akoya's data calls)
+		// by it.
+		f.It(fmt.Sprintf("issues client %s ID tokens with the declared lifetime of %s", c.Name, c.IDTokenTTL.D()),
+			req("target id_token_ttl", fw.MUST, target.CapAuthorizationCode),
+			func(ctx context.Context, s *fw.Spec) {
+				_, tr := s.Tokens(ctx, c)
+				tok := s.VerifyIDToken(ctx, requireIDToken(tr), c)
+				exp, _, _ := verify.NumericDate(tok.Claims, "exp")
+				iat, ok, _ := verify.NumericDate(tok.Claims, "iat")
+				Expect(ok).To(BeTrue(), "iat in the ID token")
+				Expect(exp.Sub(iat).Seconds()).To(BeNumerically("~", c.IDTokenTTL.D().Seconds(), s.Target.ClockSkew.D().Seconds()), "exp - iat of the ID token")
+			})
+	}
+
 	// Requirement: RFC 7662 §2.2, RFC 7519 §4.1.4
 	// Description: once its lifetime is over, an access token MUST be
 	// reported inactive by introspection and refused by a verifier. With

@@ -3,10 +3,12 @@ package suites_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idpconform/idpconform/internal/redact"
 	"github.com/idpconform/idpconform/internal/results"
 	"github.com/idpconform/idpconform/internal/selftest"
+	"github.com/idpconform/idpconform/internal/target"
 	"github.com/idpconform/idpconform/suites"
 )
 
@@ -52,5 +54,49 @@ func TestVendorContractSpecs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Each client's ID token lifetime is checked against the declaration: the
+// bundled target passes, and a target declaring another lifetime for one
+// client fails that client's spec only.
+func TestIDTokenLifetimeAsDeclared(t *testing.T) {
+	for _, misdeclare := range []bool{false, true} {
+		tg, err := selftest.Target("generic")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrong := ""
+		if misdeclare {
+			for i, c := range tg.Clients {
+				if c.IDTokenTTL.D() == 24*time.Hour {
+					tg.Clients[i].IDTokenTTL = target.Duration(time.Hour)
+					wrong = c.Name
+					break
+				}
+			}
+			if wrong == "" {
+				t.Fatal("no client declares a 24h ID token lifetime to misdeclare")
+			}
+		}
+		run, err := suites.Run(nil, suites.Options{Target: tg, Secrets: redact.New(), Contracts: contracts(t),
+			Focus: []string{"ID tokens with the declared lifetime"}, Out: &strings.Builder{}, NoColor: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ran := 0
+		for _, sp := range run.Specs {
+			if sp.State == results.Skipped {
+				continue
+			}
+			ran++
+			shouldFail := wrong != "" && strings.Contains(sp.Name, "client "+wrong+" ")
+			if (sp.State == results.Failed) != shouldFail {
+				t.Errorf("misdeclared %q: %s is %s: %s", wrong, sp.Name, sp.State, sp.Failure)
+			}
+		}
+		if ran < 2 {
+			t.Errorf("%d ID token lifetime specs ran; the bundled target declares several", ran)
+		}
 	}
 }
