@@ -219,7 +219,7 @@ func TestHelpAndVersion(t *testing.T) {
 func TestDryRunLists(t *testing.T) {
 	dir := t.TempDir()
 	r := runBin(t, dir, nil, "conform", "--dry-run", "-l", "discovery")
-	if r.code != 0 || !strings.Contains(r.stdout, "dry run: 6 of") || !strings.Contains(r.stdout, "RFC 7517 §9.2") {
+	if r.code != 0 || !strings.Contains(r.stdout, "dry run: 7 of") || !strings.Contains(r.stdout, "RFC 7517 §9.2") {
 		t.Errorf("dry run: exit %d\n%s", r.code, r.stdout)
 	}
 	if strings.Contains(r.stdout, "client-credentials  MUST") {
