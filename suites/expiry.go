@@ -61,10 +61,7 @@ func expirySpecs(f *fw.Framework) {
 				if c.AccessTokenFormat == target.FormatJWT {
 					tok, err := s.Verifier.Verify(ctx, tr.AccessToken, verify.Expected{})
 					Expect(err).NotTo(HaveOccurred(), "access token")
-					exp, _, _ := verify.NumericDate(tok.Claims, "exp")
-					iat, ok, _ := verify.NumericDate(tok.Claims, "iat")
-					Expect(ok).To(BeTrue(), "iat in the access token")
-					Expect(exp.Sub(iat).Seconds()).To(BeNumerically("~", want, skew), "exp - iat")
+					expectLifetime(tok.Claims, c.AccessTokenTTL.D(), s.Target.ClockSkew.D(), "access token")
 					return
 				}
 				Expect(tr.ExpiresIn).NotTo(BeNil(), "expires_in of an opaque token")
@@ -86,10 +83,7 @@ func expirySpecs(f *fw.Framework) {
 			func(ctx context.Context, s *fw.Spec) {
 				_, tr := s.Tokens(ctx, c)
 				tok := s.VerifyIDToken(ctx, requireIDToken(tr), c)
-				exp, _, _ := verify.NumericDate(tok.Claims, "exp")
-				iat, ok, _ := verify.NumericDate(tok.Claims, "iat")
-				Expect(ok).To(BeTrue(), "iat in the ID token")
-				Expect(exp.Sub(iat).Seconds()).To(BeNumerically("~", c.IDTokenTTL.D().Seconds(), s.Target.ClockSkew.D().Seconds()), "exp - iat of the ID token")
+				expectLifetime(tok.Claims, c.IDTokenTTL.D(), s.Target.ClockSkew.D(), "ID token")
 			})
 	}
 
@@ -209,4 +203,13 @@ func jwtClientOf(s *fw.Spec) target.Client {
 	}
 	Skip(fmt.Sprintf("target %s declares no client_credentials client with access_token_format jwt", s.Target.Name))
 	return target.Client{}
+}
+
+// expectLifetime checks that a token's exp - iat is the declared lifetime
+// within the clock skew.
+func expectLifetime(claims map[string]any, want, skew time.Duration, what string) {
+	exp, _, _ := verify.NumericDate(claims, "exp")
+	iat, ok, _ := verify.NumericDate(claims, "iat")
+	ExpectWithOffset(1, ok).To(BeTrue(), "iat in the %s", what)
+	ExpectWithOffset(1, exp.Sub(iat).Seconds()).To(BeNumerically("~", want.Seconds(), skew.Seconds()), "exp - iat of the %s", what)
 }
