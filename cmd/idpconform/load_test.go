@@ -557,17 +557,7 @@ func TestLoadOverTLSWithTargetCA(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), srv.CA.PEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	src, err := os.ReadFile(repoFile(t, "fixtures/targets/local-mock.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name, extra string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, append(src, []byte(extra)...), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := localMockVariants(t, dir)
 	env := []string{"IDPCONFORM_MOCK_ISSUER=" + srv.URL}
 	out := filepath.Join(dir, "out")
 	r := idpconformEnv(t, env, "load", "--target", write("tls.yaml", "tls:\n  ca_file: ca.pem\n"), "--rate", "20/s", "--duration", "1s",
@@ -583,5 +573,22 @@ func TestLoadOverTLSWithTargetCA(t *testing.T) {
 		"--out", filepath.Join(dir, "out2"), "--min-attempted", "0.5", "-q")
 	if r.code == 0 || !strings.Contains(r.all(), "x509: certificate signed by unknown authority") {
 		t.Errorf("without the CA: exit %d\n%s", r.code, r.all())
+	}
+}
+
+// localMockVariants returns a writer of target files in dir: the bundled
+// local-mock.yaml with extra YAML appended, named name.
+func localMockVariants(t *testing.T, dir string) func(name, extra string) string {
+	t.Helper()
+	src, err := os.ReadFile(repoFile(t, "fixtures/targets/local-mock.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(name, extra string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, append(src, []byte(extra)...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
 }

@@ -235,17 +235,7 @@ func TestStandaloneTLSMock(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("mock did not start")
 	}
-	src, err := os.ReadFile(repoFile(t, "fixtures/targets/local-mock.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name, extra string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, append(src, []byte(extra)...), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := localMockVariants(t, dir)
 	env := []string{"IDPCONFORM_MOCK_ISSUER=https://" + addr}
 	r := runBin(t, t.TempDir(), env, "conform", "--target", write("tls.yaml", "tls:\n  ca_file: ca.pem\n"), "--label-filter", "discovery || client-credentials")
 	if r.code != 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,14 +25,7 @@ func TestDebugLogRedacts(t *testing.T) {
 	}
 	defer srv.Close()
 	for _, redacted := range []bool{true, false} {
-		reg := redact.New()
-		reg.Add(mockidp.ClientCCPostSecret, mockidp.ClientCCSecret)
-		var buf bytes.Buffer
-		debug := reg.Writer(&buf)
-		if !redacted {
-			debug = &buf
-		}
-		c := New(Options{Timeout: generous, Secrets: reg, Debug: debug})
+		c, buf := debugClient(redacted, mockidp.ClientCCPostSecret, mockidp.ClientCCSecret)
 		ctx := context.Background()
 		var secrets []string
 		for _, cred := range []Credentials{
@@ -94,14 +88,7 @@ func TestDebugLogRedactsCodeVerifier(t *testing.T) {
 	defer srv.Close()
 	cred := Credentials{ID: mockidp.ClientCode, Secret: mockidp.ClientCodeSecret, Method: ClientSecretBasic}
 	for _, redacted := range []bool{true, false} {
-		reg := redact.New()
-		reg.Add(mockidp.ClientCodeSecret)
-		var buf bytes.Buffer
-		debug := reg.Writer(&buf)
-		if !redacted {
-			debug = &buf
-		}
-		c := New(Options{Timeout: generous, Secrets: reg, Debug: debug})
+		c, buf := debugClient(redacted, mockidp.ClientCodeSecret)
 		ctx := context.Background()
 		var verifiers []string
 		for name, pkce := range map[string]PKCE{"client S256": c.NewPKCE("S256"), "client plain": c.NewPKCE("plain"), "made elsewhere": NewPKCE("S256")} {
@@ -139,4 +126,17 @@ func TestDebugLogRedactsCodeVerifier(t *testing.T) {
 			t.Errorf("no code_verifier sent:\n%s", log)
 		}
 	}
+}
+
+// debugClient returns a client whose debug log goes to buf, through the
+// registry holding secrets when redacted, raw otherwise (the failing twin).
+func debugClient(redacted bool, secrets ...string) (*Client, *bytes.Buffer) {
+	reg := redact.New()
+	reg.Add(secrets...)
+	buf := new(bytes.Buffer)
+	var debug io.Writer = reg.Writer(buf)
+	if !redacted {
+		debug = buf
+	}
+	return New(Options{Timeout: generous, Secrets: reg, Debug: debug}), buf
 }
