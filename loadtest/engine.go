@@ -130,11 +130,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rt = f.Transport(tr)
 	}
 	counter := newProtocolCounter(rt)
-	flying := &inFlight{next: counter}
+	flying := &inFlight{next: counter, timeout: cfg.HTTP.Timeout}
 
+	// No Client.Timeout: flying bounds each hit (see inFlight).
 	r := &runner{
 		cfg:    cfg,
-		client: &http.Client{Transport: flying, Timeout: cfg.HTTP.Timeout, CheckRedirect: noRedirect},
+		client: &http.Client{Transport: flying, CheckRedirect: noRedirect},
 		protos: counter,
 		flying: flying,
 		unique: newUniqueness(),

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +34,19 @@ type mockTarget struct {
 	url     string
 	env     Env
 	secrets *redact.Registry
+	once    sync.Once
+}
+
+// close stops the server and lets go of the IdP and its token store, so a
+// benchmark that starts a mock per attack does not carry every earlier
+// store in its heap. The test's cleanup calls it too.
+func (m *mockTarget) close() {
+	m.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = m.srv.Shutdown(ctx)
+		m.srv, m.idp = nil, nil
+	})
 }
 
 func startMock(t testing.TB, alg string, wrap func(http.Handler) http.Handler) *mockTarget {
@@ -49,21 +63,18 @@ func startMock(t testing.TB, alg string, wrap func(http.Handler) http.Handler) *
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true)
 	go func() { _ = srv.Serve(ms.Listener) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
 	reg := redact.New()
 	tg := &target.Target{Name: "mock", SigningAlgs: target.DefaultSigningAlgs, ClockSkew: target.Duration(5 * time.Second),
 		Clients: []target.Client{{Name: "cc", ID: mockidp.ClientCC, Secret: target.Secret{Secret: redact.NewSecret(mockidp.ClientCCSecret)},
 			AuthMethod: target.ClientSecretBasic, Grants: []target.Grant{target.GrantClientCredentials}, Scopes: []string{"api:read"}}}}
 	reg.Add(tg.Secrets()...)
-	return &mockTarget{srv: srv, idp: ms.IdP, url: ms.URL, secrets: reg, env: Env{
+	m := &mockTarget{srv: srv, idp: ms.IdP, url: ms.URL, secrets: reg, env: Env{
 		Target: tg, Client: tg.Clients[0], Secrets: reg,
 		Endpoints: target.Endpoints{Token: ms.URL + mockidp.PathToken, JWKS: ms.URL + mockidp.PathJWKS},
 		OAuth:     oauth.New(oauth.Options{Secrets: reg}),
 	}}
+	t.Cleanup(m.close)
+	return m
 }
 
 func (m *mockTarget) checker(t testing.TB) TokenChecker {

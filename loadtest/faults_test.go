@@ -513,3 +513,70 @@ func TestPostAuthOpaqueTokens(t *testing.T) {
 		t.Errorf("verification: %+v", v)
 	}
 }
+
+// The hit timeout bounds each hit from sending to the last byte, whether
+// the target is silent before its headers or stalls in the body, and the
+// failures say it was the timeout. A target that answers within it is
+// untouched by it.
+func TestHitTimeout(t *testing.T) {
+	t.Parallel()
+	const timeout = 300 * time.Millisecond
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	stall := func(w http.ResponseWriter) {
+		select {
+		case <-release:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		handler func(w http.ResponseWriter, r *http.Request, next http.Handler)
+	}{
+		{"silent before the headers", func(w http.ResponseWriter, r *http.Request, next http.Handler) { stall(w) }},
+		{"stalls in the body", func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte(`{"access_token":"`))
+			w.(http.Flusher).Flush()
+			stall(w)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			m := startMock(t, "ES256", onToken(c.handler))
+			began := time.Now()
+			l := run(t, Config{Scenario: m.scenario(t), Plan: constant(10, 500*time.Millisecond), HTTP: HTTPOptions{Timeout: timeout}, MinAttemptedRatio: 0.1})
+			if took := time.Since(began); took > 3*time.Second {
+				t.Errorf("the attack took %s: the hit timeout %s did not bound it", took, timeout)
+			}
+			st := l.Steps[0]
+			if st.Requests == 0 || st.OK != 0 {
+				t.Fatalf("%d requests, %d OK: want every hit to fail", st.Requests, st.OK)
+			}
+			var timedOut uint64
+			for _, g := range st.Errors {
+				if strings.Contains(g.Message, "within the hit timeout (300ms)") {
+					timedOut += g.Count
+				}
+			}
+			if timedOut != st.Requests {
+				t.Errorf("%d of %d failures name the hit timeout: %+v", timedOut, st.Requests, st.Errors)
+			}
+			if st.Latency.P50 < timeout || st.Latency.Max > timeout+time.Second {
+				t.Errorf("latency p50 %s max %s: want about the %s timeout", st.Latency.P50, st.Latency.Max, timeout)
+			}
+		})
+	}
+	t.Run("a target within the timeout", func(t *testing.T) {
+		t.Parallel()
+		m := startMock(t, "ES256", onToken(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+			time.Sleep(50 * time.Millisecond)
+			next.ServeHTTP(w, r)
+		}))
+		l := run(t, Config{Scenario: m.scenario(t), Plan: constant(10, 500*time.Millisecond), HTTP: HTTPOptions{Timeout: timeout}, MinAttemptedRatio: 0.1})
+		if st := l.Steps[0]; st.Requests == 0 || st.OK != st.Requests {
+			t.Errorf("%d of %d OK: %+v", st.OK, st.Requests, st.Errors)
+		}
+	})
+}

@@ -1,33 +1,82 @@
 package loadtest
 
 import (
-	"bytes"
-	"encoding/json"
+	"errors"
 	"strings"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/idpconform/idpconform/internal/jsonscan"
 )
 
 // tokenBody is the part of a token endpoint response (RFC 6749 §5.1, §5.2)
-// load runs look at. Members of another JSON type make the body malformed.
+// load runs look at.
 type tokenBody struct {
-	AccessToken  string `json:"access_token"`
-	TokenType    string `json:"token_type"`
-	RefreshToken string `json:"refresh_token"`
-	IDToken      string `json:"id_token"`
-	Error        string `json:"error"`
+	AccessToken  string
+	TokenType    string
+	RefreshToken string
+	IDToken      string
+	Error        string
 }
 
 // Problems a token response can have. They are stable phrases: failed hits
 // are grouped by them.
 const (
 	problemRedirect      = "unexpected redirect"
+	problemInvalidJSON   = "body is not valid JSON"
 	problemNotJSON       = "body is not a JSON object"
 	problemMalformed     = "a member has the wrong JSON type"
 	problemNoAccessToken = "no access_token"
 	problemNoTokenType   = "no token_type"
 	problemErrorOn2xx    = "error member in a success response"
 )
+
+// parseTokenBody reads the members of a token response in one pass
+// (jsonscan: this runs on every response of an attack). Names are
+// case-sensitive (RFC 8259 §8.3 compares names code unit by code unit; a
+// member spelled "Access_Token" is not access_token, though encoding/json
+// would take it). A null member counts as absent; a member of another
+// type is a problem. Of a repeated member the last non-null one counts,
+// as with encoding/json.
+func parseTokenBody(body []byte) (tokenBody, string) {
+	var b tokenBody
+	wrongType := false
+	err := jsonscan.Members(body, func(name []byte, v jsonscan.Value) {
+		var dst *string
+		switch string(name) {
+		case "access_token":
+			dst = &b.AccessToken
+		case "token_type":
+			dst = &b.TokenType
+		case "refresh_token":
+			dst = &b.RefreshToken
+		case "id_token":
+			dst = &b.IDToken
+		case "error":
+			dst = &b.Error
+		default:
+			return
+		}
+		if v.Kind == jsonscan.Null {
+			return
+		}
+		s, ok := v.Str()
+		if !ok {
+			wrongType = true
+			return
+		}
+		*dst = s
+	})
+	switch {
+	case errors.Is(err, jsonscan.ErrNotObject):
+		return tokenBody{}, problemNotJSON
+	case err != nil:
+		return tokenBody{}, problemInvalidJSON
+	case wrongType:
+		return tokenBody{}, problemMalformed
+	}
+	return b, ""
+}
 
 // inspectTokenResponse judges a token endpoint response: a 2xx must carry an
 // access token and its type (RFC 6749 §5.1); any other status is a failure
@@ -40,14 +89,14 @@ func inspectTokenResponse(res *vegeta.Result) Outcome {
 		}
 		return out
 	}
-	var b tokenBody
-	if err := json.Unmarshal(res.Body, &b); err != nil {
-		if looksLikeObject(res.Body) {
-			return Outcome{Problem: problemMalformed}
-		}
-		return Outcome{Problem: problemNotJSON}
+	b, problem := parseTokenBody(res.Body)
+	if problem != "" {
+		return Outcome{Problem: problem}
 	}
 	out := Outcome{}
+	if n := countNonEmpty(b.AccessToken, b.RefreshToken, b.IDToken); n > 0 {
+		out.Issued = make([]Credential, 0, n)
+	}
 	if b.AccessToken != "" {
 		out.Issued = append(out.Issued, Credential{Kind: AccessToken, Value: b.AccessToken})
 	}
@@ -69,29 +118,35 @@ func inspectTokenResponse(res *vegeta.Result) Outcome {
 	return out
 }
 
-func looksLikeObject(b []byte) bool {
-	return bytes.HasPrefix(bytes.TrimSpace(b), []byte("{"))
+func countNonEmpty(ss ...string) int {
+	n := 0
+	for _, s := range ss {
+		if s != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // oauthErrorCode returns the "error" member of an error body, or "".
 func oauthErrorCode(body []byte) string {
-	if !looksLikeObject(body) {
-		return ""
-	}
-	var e struct {
-		Error any `json:"error"`
-	}
-	if json.Unmarshal(body, &e) != nil {
-		return ""
-	}
-	s, ok := e.Error.(string)
-	if !ok {
-		if e.Error != nil {
-			return "(non-string error member)"
+	var code string
+	var kind jsonscan.Kind
+	if jsonscan.Members(body, func(name []byte, v jsonscan.Value) {
+		if string(name) == "error" && v.Kind != jsonscan.Null {
+			kind = v.Kind
+			code, _ = v.Str()
 		}
+	}) != nil {
 		return ""
 	}
-	return sanitizeCode(s)
+	switch kind {
+	case 0:
+		return ""
+	case jsonscan.String:
+		return sanitizeCode(code)
+	}
+	return "(non-string error member)"
 }
 
 // maxCodeLen bounds an error code kept in results: codes are short words

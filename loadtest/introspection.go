@@ -1,9 +1,8 @@
 package loadtest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/idpconform/idpconform/internal/jsonscan"
 	"github.com/idpconform/idpconform/internal/results"
 )
 
@@ -152,19 +152,24 @@ func (s *introspection) Inspect(res *vegeta.Result) Outcome {
 		}
 		return out
 	}
-	var b struct {
-		Active *json.RawMessage `json:"active"`
+	var active jsonscan.Value
+	if err := jsonscan.Members(res.Body, func(name []byte, v jsonscan.Value) {
+		if string(name) == "active" && v.Kind != jsonscan.Null {
+			active = v
+		}
+	}); err != nil {
+		if errors.Is(err, jsonscan.ErrNotObject) {
+			return Outcome{Problem: problemNotJSON}
+		}
+		return Outcome{Problem: problemInvalidJSON}
 	}
-	if err := json.Unmarshal(res.Body, &b); err != nil {
-		return Outcome{Problem: problemNotJSON}
-	}
-	if b.Active == nil {
+	if active.Kind == 0 {
 		return Outcome{Problem: problemNoActive}
 	}
-	switch string(bytes.TrimSpace(*b.Active)) {
-	case "true":
+	switch {
+	case active.IsTrue():
 		return Outcome{}
-	case "false":
+	case active.IsFalse():
 		switch {
 		case s.pool != nil && s.pool.unknown.Load():
 			return Outcome{Problem: problemInactiveUnknown}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/idpconform/idpconform/internal/jsonscan"
 	"github.com/idpconform/idpconform/internal/results"
 )
 
@@ -85,6 +85,12 @@ func (u *uniqueness) summary() []results.LoadUniqueness {
 	return out
 }
 
+// payloadBufs hold decoded JWT payloads for jtiOf; one larger than
+// maxPooledPayload is not kept.
+var payloadBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledPayload = 64 << 10
+
 // jtiOf reads the jti claim of a compact JWS without verifying it: the
 // uniqueness check runs on every response and must stay cheap. A token
 // whose payload does not decode has no jti here; the verification sample
@@ -95,18 +101,27 @@ func jtiOf(tok string) (string, bool) {
 	if first < 0 || last <= first {
 		return "", false
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(tok[first+1 : last])
+	seg := tok[first+1 : last]
+	// This runs on every response: the decode buffer is reused.
+	bp := payloadBufs.Get().(*[]byte)
+	defer payloadBufs.Put(bp)
+	payload, err := base64.RawURLEncoding.AppendDecode((*bp)[:0], []byte(seg))
+	if cap(payload) <= maxPooledPayload {
+		*bp = payload
+	}
 	if err != nil {
 		return "", false
 	}
-	var c struct {
-		JTI any `json:"jti"`
-	}
-	if json.Unmarshal(payload, &c) != nil {
+	var jti string
+	found := false
+	if jsonscan.Members(payload, func(name []byte, v jsonscan.Value) {
+		if string(name) == "jti" {
+			jti, found = v.Str()
+		}
+	}) != nil {
 		return "", false
 	}
-	s, ok := c.JTI.(string)
-	return s, ok && s != ""
+	return jti, found && jti != ""
 }
 
 // The digests file lets a merge check uniqueness across shards: every

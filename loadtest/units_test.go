@@ -36,6 +36,8 @@ func TestOAuthErrorCode(t *testing.T) {
 		`{"other":1}`:    "",
 		`<html>`:         "",
 		`{"error":`:      "",
+		`{"error":null}`: "",
+		`["error"]`:      "",
 		` {"error":"a"}`: "a",
 	}
 	for in, want := range cases {
@@ -58,7 +60,15 @@ func TestInspectTokenResponse(t *testing.T) {
 		{200, `{"token_type":"Bearer"}`, problemNoAccessToken, "", 0},
 		{200, `{"access_token":"a"}`, problemNoTokenType, "", 1},
 		{200, `{"access_token":7,"token_type":"Bearer"}`, problemMalformed, "", 0},
-		{200, `not json`, problemNotJSON, "", 0},
+		{200, `not json`, problemInvalidJSON, "", 0},
+		{200, `{"access_token":"a","token_type":"Bearer"`, problemInvalidJSON, "", 0},
+		{200, `[{"access_token":"a","token_type":"Bearer"}]`, problemNotJSON, "", 0},
+		{200, `null`, problemNotJSON, "", 0},
+		{200, `{"Access_Token":"a","token_type":"Bearer"}`, problemNoAccessToken, "", 0},
+		{200, `{"access_token":null,"token_type":"Bearer"}`, problemNoAccessToken, "", 0},
+		{200, `{"access_token":"a","access_token":null,"token_type":"Bearer"}`, "", "", 1},
+		{200, `{"access\u005ftoken":"a","token_type":"Bearer"}`, "", "", 1},
+		{200, `{"access_token":"a","token_type":["Bearer"]}`, problemMalformed, "", 0},
 		{200, `{"error":"server_error"}`, problemErrorOn2xx, "server_error", 0},
 		{302, ``, problemRedirect, "", 0},
 		{400, `{"error":"invalid_scope"}`, "", "invalid_scope", 0},
@@ -216,10 +226,13 @@ func jwt(payload string) string {
 }
 
 func TestJTIOf(t *testing.T) {
-	if j, ok := jtiOf(jwt(`{"jti":"abc"}`)); !ok || j != "abc" {
-		t.Errorf("%q %v", j, ok)
+	big := `{"pad":"` + strings.Repeat("p", 2000) + `","jti":"big"}` // past the stack buffer
+	for payload, want := range map[string]string{`{"jti":"abc"}`: "abc", big: "big", `{"j\u0074i":"esc"}`: "esc"} {
+		if j, ok := jtiOf(jwt(payload)); !ok || j != want {
+			t.Errorf("jtiOf(%.40s…) = %q %v, want %q", payload, j, ok, want)
+		}
 	}
-	for _, bad := range []string{jwt(`{"jti":5}`), jwt(`{}`), jwt(`[`), "a.b", "eyJ.!!!.x"} {
+	for _, bad := range []string{jwt(`{"jti":5}`), jwt(`{"jti":null}`), jwt(`{"jti":""}`), jwt(`{"jti":"a"`), jwt(`{}`), jwt(`[`), "a.b", "eyJ.!!!.x"} {
 		if _, ok := jtiOf(bad); ok {
 			t.Errorf("jtiOf(%q) found a jti", bad)
 		}

@@ -6,17 +6,14 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/idpconform/idpconform/internal/baretoken"
 	"github.com/idpconform/idpconform/mockidp"
 )
 
@@ -76,36 +73,14 @@ func benchHandler(b *testing.B, h http.Handler) {
 	}
 }
 
-// bareTokenHandler is the floor the mock is measured against.
+// bareTokenHandler is the floor the mock is measured against
+// (internal/baretoken; loadtest's BenchmarkCapacity measures against the
+// same one).
 func bareTokenHandler(b *testing.B, key crypto.Signer, alg jose.SignatureAlgorithm) http.Handler {
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}},
-		(&jose.SignerOptions{}).WithType("at+jwt"))
+	h, err := baretoken.Handler(baretoken.Config{Issuer: "http://127.0.0.1:1", ClientID: mockidp.ClientCC, ClientSecret: mockidp.ClientCCSecret,
+		Key: key, KeyID: "k1", Algorithm: alg})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
-		}
-		id, secret, ok := r.BasicAuth()
-		if !ok || id != mockidp.ClientCC || subtle.ConstantTimeCompare([]byte(secret), []byte(mockidp.ClientCCSecret)) != 1 {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		now := time.Now()
-		jti := make([]byte, 16)
-		_, _ = rand.Read(jti)
-		payload, _ := json.Marshal(map[string]any{"iss": "http://127.0.0.1:1", "exp": now.Add(time.Hour).Unix(), "aud": id, "sub": id,
-			"client_id": id, "iat": now.Unix(), "jti": base64.RawURLEncoding.EncodeToString(jti), "scope": r.PostForm.Get("scope")})
-		obj, err := signer.Sign(payload)
-		if err != nil {
-			http.Error(w, "sign", http.StatusInternalServerError)
-			return
-		}
-		tok, _ := obj.CompactSerialize()
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": 3600, "scope": r.PostForm.Get("scope")})
-	})
+	return h
 }
