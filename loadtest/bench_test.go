@@ -365,6 +365,11 @@ func BenchmarkCapacity(b *testing.B) {
 		m := startMock(b, "ES256", nil)
 		return m.scenario(b), m.close
 	}
+	// A mock's Env supplies the bare side's client and secret; only the
+	// token endpoint is the bare one.
+	m := startMock(b, "ES256", nil)
+	bareEnv := m.env
+	m.close()
 	bare := func() (Scenario, func()) {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
@@ -381,11 +386,7 @@ func BenchmarkCapacity(b *testing.B) {
 		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
-		// The mock's Env supplies the client and its secret; only the
-		// token endpoint is the bare one.
-		m := startMock(b, "ES256", nil)
-		env := m.env
-		m.close()
+		env := bareEnv
 		env.Endpoints.Token = "http://" + ln.Addr().String() + mockidp.PathToken
 		sc, err := newClientCredentials(env)
 		if err != nil {
