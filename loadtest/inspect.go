@@ -94,9 +94,6 @@ func inspectTokenResponse(res *vegeta.Result) Outcome {
 		return Outcome{Problem: problem}
 	}
 	out := Outcome{}
-	if n := countNonEmpty(b.AccessToken, b.RefreshToken, b.IDToken); n > 0 {
-		out.Issued = make([]Credential, 0, n)
-	}
 	if b.AccessToken != "" {
 		out.Issued = append(out.Issued, Credential{Kind: AccessToken, Value: b.AccessToken})
 	}
@@ -116,16 +113,6 @@ func inspectTokenResponse(res *vegeta.Result) Outcome {
 		out.Problem = problemNoTokenType
 	}
 	return out
-}
-
-func countNonEmpty(ss ...string) int {
-	n := 0
-	for _, s := range ss {
-		if s != "" {
-			n++
-		}
-	}
-	return n
 }
 
 // oauthErrorCode returns the "error" member of an error body, or "".

@@ -117,7 +117,7 @@ func Members(data []byte, visit func(name []byte, v Value)) error {
 		}
 		return ErrNotObject
 	}
-	if err := s.object(visit); err != nil {
+	if _, err := s.container(1, visit); err != nil {
 		return err
 	}
 	return s.end()
@@ -160,58 +160,6 @@ func (s *scanner) end() error {
 	return nil
 }
 
-// object scans the top-level object, calling visit per member.
-func (s *scanner) object(visit func([]byte, Value)) error {
-	s.i++ // '{'
-	s.ws()
-	if s.peek() == '}' {
-		s.i++
-		return nil
-	}
-	var decoded []byte
-	for {
-		s.ws()
-		if s.peek() != '"' {
-			return s.fail("expected a member name")
-		}
-		start := s.i
-		if err := s.str(); err != nil {
-			return err
-		}
-		name := s.data[start+1 : s.i-1]
-		if !s.plain {
-			var u string
-			if err := json.Unmarshal(s.data[start:s.i], &u); err != nil {
-				return &SyntaxError{Offset: start, Msg: "bad member name"}
-			}
-			decoded = append(decoded[:0], u...)
-			name = decoded
-		}
-		s.ws()
-		if s.peek() != ':' {
-			return s.fail("expected ':' after a member name")
-		}
-		s.i++
-		s.ws()
-		vstart := s.i
-		k, err := s.value(1)
-		if err != nil {
-			return err
-		}
-		visit(name, Value{Kind: k, Raw: s.data[vstart:s.i], plain: k == String && s.plain})
-		s.ws()
-		switch s.peek() {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return nil
-		default:
-			return s.fail("expected ',' or '}' in an object")
-		}
-	}
-}
-
 // value scans one value at nesting depth (the number of containers open
 // around it) and returns its kind.
 func (s *scanner) value(depth int) (Kind, error) {
@@ -221,7 +169,7 @@ func (s *scanner) value(depth int) (Kind, error) {
 		if depth >= MaxDepth {
 			return 0, s.fail("nested too deep")
 		}
-		return s.container(depth + 1)
+		return s.container(depth+1, nil)
 	case c == '"':
 		return String, s.str()
 	case c == '-' || (c >= '0' && c <= '9'):
@@ -239,9 +187,11 @@ func (s *scanner) value(depth int) (Kind, error) {
 	}
 }
 
-// container scans an object or array below the top level, iteratively
-// within its own level and recursively for nested containers.
-func (s *scanner) container(depth int) (Kind, error) {
+// container scans an object or array at nesting depth, iteratively within
+// its own level and recursively for nested containers. For the top-level
+// object, visit is called per member with its decoded name and value;
+// below it, visit is nil and names are only checked.
+func (s *scanner) container(depth int, visit func([]byte, Value)) (Kind, error) {
 	open := s.data[s.i]
 	s.i++
 	kind, closer := Array, byte(']')
@@ -253,23 +203,42 @@ func (s *scanner) container(depth int) (Kind, error) {
 		s.i++
 		return kind, nil
 	}
+	var name, decoded []byte
 	for {
 		if kind == Object {
 			s.ws()
 			if s.peek() != '"' {
 				return 0, s.fail("expected a member name")
 			}
+			start := s.i
 			if err := s.str(); err != nil {
 				return 0, err
+			}
+			if visit != nil {
+				name = s.data[start+1 : s.i-1]
+				if !s.plain {
+					var u string
+					if err := json.Unmarshal(s.data[start:s.i], &u); err != nil {
+						return 0, &SyntaxError{Offset: start, Msg: "bad member name"}
+					}
+					decoded = append(decoded[:0], u...)
+					name = decoded
+				}
 			}
 			s.ws()
 			if s.peek() != ':' {
 				return 0, s.fail("expected ':' after a member name")
 			}
 			s.i++
+			s.ws()
 		}
-		if _, err := s.value(depth); err != nil {
+		vstart := s.i
+		k, err := s.value(depth)
+		if err != nil {
 			return 0, err
+		}
+		if visit != nil {
+			visit(name, Value{Kind: k, Raw: s.data[vstart:s.i], plain: k == String && s.plain})
 		}
 		s.ws()
 		switch s.peek() {
