@@ -51,27 +51,30 @@ func fill(ctx context.Context, d Demand, what string, want uint64, o PoolOptions
 	defer cancel()
 
 	var (
-		left               atomic.Int64 // attempts still to start, retries of failures included
+		// left counts the successes still to be claimed. A worker claims
+		// one and retries it until it succeeds or filling stops, so a
+		// failure never hands a slot back that a worker already gone
+		// could have taken (that race once left a pool one short).
+		left               atomic.Int64
 		got, failed, tries atomic.Uint64
 		gaveUp             atomic.Bool
 		mu                 sync.Mutex
 		why                = map[string]uint64{}
 	)
-	// one runs an attempt and counts its outcome; false when filling must
-	// stop (the bound passed).
-	one := func() bool {
+	// one runs an attempt and counts its outcome: ok when it succeeded,
+	// stop when filling must end (the bound passed, or too many failed).
+	one := func() (ok, stop bool) {
 		tries.Add(1)
 		err := attempt(ctx)
 		if err == nil {
 			got.Add(1)
-			return true
+			return true, false
 		}
 		if ctx.Err() != nil {
 			// Cut off by the bound, not refused by the target.
-			return false
+			return false, true
 		}
 		f := failed.Add(1)
-		left.Add(1)
 		reason := err.Error()
 		if len(reason) > maxReasonLen {
 			reason = reason[:maxReasonLen] + "..."
@@ -85,17 +88,33 @@ func fill(ctx context.Context, d Demand, what string, want uint64, o PoolOptions
 		if f >= minFailuresToGiveUp && f > got.Load() {
 			gaveUp.Store(true)
 		}
-		return true
+		return false, gaveUp.Load()
+	}
+	// claimed retries one claimed slot until it is filled; false when
+	// filling must end.
+	claimed := func() bool {
+		for {
+			ok, stop := one()
+			if stop {
+				return false
+			}
+			if ok {
+				return true
+			}
+		}
 	}
 	left.Store(int64(want))
-	for want > 0 && got.Load() == 0 && ctx.Err() == nil {
-		if failed.Load() >= firstTries {
-			gaveUp.Store(true)
-			break
-		}
+	if want > 0 && ctx.Err() == nil {
+		// The first slot alone, at most firstTries times.
 		left.Add(-1)
-		if !one() {
-			break
+		for got.Load() == 0 && ctx.Err() == nil {
+			if failed.Load() >= firstTries {
+				gaveUp.Store(true)
+				break
+			}
+			if _, stop := one(); stop {
+				break
+			}
 		}
 	}
 	var wg sync.WaitGroup
@@ -104,7 +123,7 @@ func fill(ctx context.Context, d Demand, what string, want uint64, o PoolOptions
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil && !gaveUp.Load() && left.Add(-1) >= 0 {
-				if !one() {
+				if !claimed() {
 					return
 				}
 			}
